@@ -1,0 +1,32 @@
+"""Builds the FastAPI app of one function from its routers. Nothing heavy happens here: engines,
+clients and settings are created lazily on first use, so cold starts stay short."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from minirag import __version__
+from minirag.api.errors import install_error_handlers
+from minirag.api.middleware import RequestContextMiddleware
+from minirag.settings import get_settings
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def build_app(*routers: APIRouter, title: str) -> FastAPI:
+    app = FastAPI(
+        title=f"MiniRAG {title}",
+        version=__version__,
+        generate_unique_id_function=_operation_id,
+        docs_url=None,
+        redoc_url=None,
+    )
+    for router in routers:
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=get_settings().max_request_bytes)
+    return app

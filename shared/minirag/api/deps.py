@@ -1,0 +1,127 @@
+"""FastAPI dependencies: a session per request, the authenticated `Principal`, the `TenantScope`
+built from it, and one dependency per service. The tenant comes only from the verified credential."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Iterator
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from minirag.db.engine import get_session_factory
+from minirag.db.scope import TenantScope
+from minirag.db.system import SystemRepository
+from minirag.errors import Unauthenticated
+from minirag.observability import logger
+from minirag.security.api_tokens import hash_token, looks_like_api_token
+from minirag.security.jwt import decode_access_token
+from minirag.settings import get_settings
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    api_token_id: uuid.UUID | None = None
+
+
+def get_session() -> Iterator[Session]:
+    session = get_session_factory()()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    token = _bearer_token(request)
+    system = SystemRepository(session)
+    now = system.now()
+    if looks_like_api_token(token):
+        found = system.find_active_token(hash_token(token), now)
+        if found is None:
+            raise Unauthenticated()
+        api_token, user = found
+        system.touch_token(api_token, now)
+        principal = Principal(api_token.tenant_id, user.id, user.role.value, api_token.id)
+    else:
+        claims = decode_access_token(token, secret=get_settings().require_jwt_secret())
+        if claims is None:
+            raise Unauthenticated()
+        user = system.find_active_user(claims.tenant_id, claims.user_id)
+        if user is None:
+            raise Unauthenticated()
+        principal = Principal(user.tenant_id, user.id, user.role.value)
+    session.rollback()  # end the auth read transaction; the scope starts clean
+    logger.append_keys(tenant_id=str(principal.tenant_id))
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_scope(session: SessionDep, principal: PrincipalDep) -> TenantScope:
+    return TenantScope(session, principal.tenant_id)
+
+
+ScopeDep = Annotated[TenantScope, Depends(get_scope)]
+
+
+class PageParams:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
+        cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
+    ) -> None:
+        self.limit = limit
+        self.cursor = cursor
+
+
+PageDep = Annotated[PageParams, Depends()]
+
+
+# -- services ---------------------------------------------------------------------------------
+from minirag.services.api_tokens import ApiTokenService  # noqa: E402
+from minirag.services.bot_profiles import BotProfileService  # noqa: E402
+from minirag.services.sources import SourceService  # noqa: E402
+from minirag.services.tenants import TenantService  # noqa: E402
+
+
+def get_tenant_service(session: SessionDep) -> TenantService:
+    return TenantService(session, get_settings())
+
+
+def get_api_token_service(scope: ScopeDep, principal: PrincipalDep) -> ApiTokenService:
+    return ApiTokenService(scope, user_id=principal.user_id)
+
+
+def get_source_service(scope: ScopeDep) -> SourceService:
+    from minirag.queue.publisher import get_publisher
+    from minirag.storage.uploads import get_storage
+
+    return SourceService(scope, get_settings(), publisher=get_publisher(), storage=get_storage())
+
+
+def get_bot_profile_service(scope: ScopeDep) -> BotProfileService:
+    sources = get_source_service(scope)
+    return BotProfileService(scope, get_settings(), sources=sources)
+
+
+TenantServiceDep = Annotated[TenantService, Depends(get_tenant_service)]
+ApiTokenServiceDep = Annotated[ApiTokenService, Depends(get_api_token_service)]
+BotProfileServiceDep = Annotated[BotProfileService, Depends(get_bot_profile_service)]
+SourceServiceDep = Annotated[SourceService, Depends(get_source_service)]

@@ -1,0 +1,29 @@
+"""`make_handler(app)`: the Lambda entry point of every HTTP function.
+
+Mangum (lifespan off) adapts API Gateway HTTP API v2 events to ASGI; Powertools injects the Lambda
+context and the API Gateway request id as correlation id into every log line, and flushes metrics."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from aws_lambda_powertools.logging import correlation_paths
+from fastapi import FastAPI
+from mangum import Mangum
+
+from minirag.observability import get_tracer, logger, metrics
+
+
+def make_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    asgi_handler = Mangum(app, lifespan="off", api_gateway_base_path="/")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @metrics.log_metrics(capture_cold_start_metric=True, raise_on_empty_metrics=False)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        tracer = get_tracer()
+        if tracer is not None:
+            return tracer.capture_method(asgi_handler)(event, context)
+        return asgi_handler(event, context)
+
+    handler.app = app  # type: ignore[attr-defined]  # the local runner merges OpenAPI from it
+    return handler

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from minirag.api.deps import ApiTokenServiceDep, PageDep
+from minirag.api.schemas.api_tokens import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
+from minirag.api.schemas.common import Page
+
+router = APIRouter(prefix="/v1/api-tokens", tags=["api-tokens"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiTokenCreated)
+def create_api_token(body: ApiTokenCreate, service: ApiTokenServiceDep) -> ApiTokenCreated:
+    token, raw = service.create(name=body.name, expires_in_days=body.expires_in_days)
+    return ApiTokenCreated.model_validate({**ApiTokenPublic.model_validate(token).model_dump(), "raw_token": raw})
+
+
+@router.get("", response_model=Page[ApiTokenPublic])
+def list_api_tokens(service: ApiTokenServiceDep, page: PageDep) -> Page[ApiTokenPublic]:
+    result = service.list(limit=page.limit, cursor=page.cursor)
+    return Page[ApiTokenPublic](data=[ApiTokenPublic.model_validate(t) for t in result.items],
+                                next_cursor=result.next_cursor)
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def revoke_api_token(id: uuid.UUID, service: ApiTokenServiceDep) -> Response:
+    """Revoke a token; requests with it get 401 at once."""
+    service.revoke(id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

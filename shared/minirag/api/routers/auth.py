@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from minirag.api.deps import TenantServiceDep
+from minirag.api.schemas.tenants import AccessTokenPublic, LoginRequest
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=AccessTokenPublic)
+def create_access_token(body: LoginRequest, service: TenantServiceDep) -> AccessTokenPublic:
+    """Email + password → a short-lived JWT, accepted as `Authorization: Bearer` like an API token."""
+    token = service.login(email=body.email, password=body.password.get_secret_value())
+    return AccessTokenPublic(access_token=token.access_token, expires_at=token.expires_at, expires_in=token.expires_in)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from minirag.api.deps import BotProfileServiceDep, PageDep
+from minirag.api.schemas.bot_profiles import BotProfileCreate, BotProfilePublic, BotProfileUpdate
+from minirag.api.schemas.common import Page
+
+router = APIRouter(prefix="/v1/bot-profiles", tags=["bot-profiles"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=BotProfilePublic)
+def create_bot_profile(body: BotProfileCreate, service: BotProfileServiceDep) -> BotProfilePublic:
+    return BotProfilePublic.model_validate(service.create(body.model_dump()))
+
+
+@router.get("", response_model=Page[BotProfilePublic])
+def list_bot_profiles(service: BotProfileServiceDep, page: PageDep) -> Page[BotProfilePublic]:
+    result = service.list(limit=page.limit, cursor=page.cursor)
+    return Page[BotProfilePublic](data=[BotProfilePublic.model_validate(b) for b in result.items],
+                                  next_cursor=result.next_cursor)
+
+
+@router.get("/{id}", response_model=BotProfilePublic)
+def get_bot_profile(id: uuid.UUID, service: BotProfileServiceDep) -> BotProfilePublic:
+    return BotProfilePublic.model_validate(service.get(id))
+
+
+@router.patch("/{id}", response_model=BotProfilePublic)
+def update_bot_profile(id: uuid.UUID, body: BotProfileUpdate, service: BotProfileServiceDep) -> BotProfilePublic:
+    return BotProfilePublic.model_validate(service.update(id, body.model_dump(exclude_unset=True)))
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def deactivate_bot_profile(id: uuid.UUID, service: BotProfileServiceDep) -> Response:
+    """Soft delete: the profile and its sources stop being served; their vectors are purged."""
+    service.deactivate(id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from minirag.api.deps import PrincipalDep, TenantServiceDep
+from minirag.api.schemas.api_tokens import ApiTokenPublic
+from minirag.api.schemas.tenants import (
+    TenantBootstrap,
+    TenantBootstrapPublic,
+    TenantMePublic,
+    TenantPublic,
+    UserPublic,
+)
+
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TenantBootstrapPublic)
+def create_tenant(body: TenantBootstrap, service: TenantServiceDep) -> TenantBootstrapPublic:
+    """Bootstrap a tenant with its owner and a first API token (`raw_token`, shown once)."""
+    result = service.bootstrap(
+        tenant_name=body.tenant_name, tenant_slug=body.tenant_slug, owner_email=body.owner_email,
+        owner_password=body.owner_password.get_secret_value(),
+    )
+    return TenantBootstrapPublic(
+        tenant=TenantPublic.model_validate(result.tenant),
+        owner=UserPublic.model_validate(result.owner),
+        api_token=ApiTokenPublic.model_validate(result.api_token),
+        raw_token=result.raw_token,
+    )
+
+
+@router.get("/me", response_model=TenantMePublic)
+def get_current_tenant(principal: PrincipalDep, service: TenantServiceDep) -> TenantMePublic:
+    tenant, user = service.me(principal.tenant_id, principal.user_id)
+    return TenantMePublic(tenant=TenantPublic.model_validate(tenant), user=UserPublic.model_validate(user))

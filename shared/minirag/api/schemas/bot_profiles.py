@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, SecretStr
+
+from minirag.api.schemas.common import PublicModel, StrictModel
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+ModelName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:/@+-]+$",
+                                 description="A LiteLLM model string, e.g. gpt-4o-mini or local/extractive")]
+ProviderKey = Annotated[SecretStr, Field(min_length=1, max_length=1000)]
+
+
+class BotProfileCreate(StrictModel):
+    name: Name
+    description: Annotated[str | None, Field(max_length=2000)] = None
+    system_prompt: Annotated[str, Field(max_length=20000)] = "You are a helpful assistant."
+    model: ModelName | None = Field(default=None, description="Defaults to the server's DEFAULT_CHAT_MODEL")
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.2
+    max_tokens: Annotated[int, Field(ge=1, le=32000)] = 512
+    provider_api_key: ProviderKey | None = Field(default=None, description="Write-only; stored encrypted")
+    embedding_model: ModelName | None = Field(default=None, description="Fixed at creation; defaults to EMBEDDING_MODEL")
+    chunk_tokens: Annotated[int, Field(ge=32, le=2048)] = 200
+    chunk_overlap_tokens: Annotated[int, Field(ge=0, le=1024)] = 40
+    top_k: Annotated[int, Field(ge=1, le=50)] = 5
+    min_score: Annotated[float, Field(ge=0, le=1)] = 0.0
+    no_answer_text: Annotated[str, Field(min_length=1, max_length=2000)] = "I don't know based on the provided sources."
+    history_turns: Annotated[int, Field(ge=0, le=50)] = 6
+
+
+class BotProfileUpdate(StrictModel):
+    """PATCH: only the fields sent change. `provider_api_key: null` removes the stored key."""
+
+    name: Name | None = None
+    description: Annotated[str | None, Field(max_length=2000)] = None
+    system_prompt: Annotated[str | None, Field(max_length=20000)] = None
+    model: ModelName | None = None
+    temperature: Annotated[float | None, Field(ge=0, le=2)] = None
+    max_tokens: Annotated[int | None, Field(ge=1, le=32000)] = None
+    provider_api_key: ProviderKey | None = None
+    chunk_tokens: Annotated[int | None, Field(ge=32, le=2048)] = None
+    chunk_overlap_tokens: Annotated[int | None, Field(ge=0, le=1024)] = None
+    top_k: Annotated[int | None, Field(ge=1, le=50)] = None
+    min_score: Annotated[float | None, Field(ge=0, le=1)] = None
+    no_answer_text: Annotated[str | None, Field(min_length=1, max_length=2000)] = None
+    history_turns: Annotated[int | None, Field(ge=0, le=50)] = None
+
+
+class BotProfilePublic(PublicModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    system_prompt: str
+    model: str
+    temperature: float
+    max_tokens: int
+    has_provider_key: bool
+    provider_key_last4: str | None
+    embedding_model: str
+    chunk_tokens: int
+    chunk_overlap_tokens: int
+    top_k: int
+    min_score: float
+    no_answer_text: str
+    history_turns: int
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from minirag.api.schemas.common import PublicModel, StrictModel
+
+SourceTypeName = Literal["text", "upload", "url"]
+HttpUrlText = Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$",
+                                   description="http(s) URL; private and loopback addresses are refused")]
+Filename = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")]
+
+
+class SourceCreate(StrictModel):
+    bot_profile_id: uuid.UUID
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    source_type: SourceTypeName
+    content: Annotated[str | None, Field(min_length=1, description="text sources: the text itself")] = None
+    url: HttpUrlText | None = None
+    filename: Filename | None = Field(default=None, description="upload sources: the file name (type by extension)")
+    content_type: Annotated[str | None, Field(max_length=255)] = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fields_match_type(self) -> "SourceCreate":
+        required = {"text": "content", "url": "url", "upload": "filename"}[self.source_type]
+        if getattr(self, required) is None:
+            raise ValueError(f"{required} is required when source_type is '{self.source_type}'")
+        for other in {"content", "url", "filename"} - {required}:
+            if getattr(self, other) is not None:
+                raise ValueError(f"{other} is not allowed when source_type is '{self.source_type}'")
+        return self
+
+
+class SourceUpdate(StrictModel):
+    """PATCH: rename, replace a text source's content or a URL source's url, or set metadata.
+    A changed content/url takes effect at the next ingest."""
+
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    content: Annotated[str | None, Field(min_length=1)] = None
+    url: HttpUrlText | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class SourceProgress(PublicModel):
+    documents_done: int
+    documents_total: int
+    chunks: int
+    batches_done: int
+    batches_total: int
+
+
+class SourcePublic(PublicModel):
+    id: uuid.UUID
+    bot_profile_id: uuid.UUID
+    name: str
+    source_type: SourceTypeName
+    url: str | None
+    filename: str | None
+    content_type: str | None
+    content_chars: int | None
+    metadata: dict[str, Any]
+    status: Literal["pending", "queued", "processing", "ready", "failed"]
+    version: int
+    ready_version: int | None
+    progress: SourceProgress
+    last_error: str | None
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class UploadInstructions(PublicModel):
+    """Send the file with `curl -X PUT --upload-file FILE "<url>"` (plus the headers) before ingesting."""
+
+    method: Literal["PUT"] = "PUT"
+    url: str
+    headers: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
+
+class SourceCreated(SourcePublic):
+    upload: UploadInstructions | None = None
+
+
+def source_public(source: Any, **extra: Any) -> dict[str, Any]:
+    """Shape a Source row into the public dict (progress nested, content summarised as its length)."""
+    return {
+        "id": source.id,
+        "bot_profile_id": source.bot_profile_id,
+        "name": source.name,
+        "source_type": source.source_type.value,
+        "url": source.url,
+        "filename": source.filename,
+        "content_type": source.content_type,
+        "content_chars": len(source.content) if source.content is not None else None,
+        "metadata": source.metadata_ or {},
+        "status": source.status.value,
+        "version": source.version,
+        "ready_version": source.ready_version,
+        "progress": {
+            "documents_done": source.documents_done,
+            "documents_total": source.documents_total,
+            "chunks": source.chunks_total,
+            "batches_done": source.batches_done,
+            "batches_total": source.batches_total,
+        },
+        "last_error": source.last_error,
+        "queued_at": source.queued_at,
+        "started_at": source.started_at,
+        "finished_at": source.finished_at,
+        "is_active": source.is_active,
+        "created_at": source.created_at,
+        "updated_at": source.updated_at,
+        **extra,
+    }

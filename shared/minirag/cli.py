@@ -1,0 +1,135 @@
+"""`minirag dev | migrate | drain`: the local entry points (`make dev` runs `minirag dev`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+
+SECRETS_FILE = "secrets.env"
+
+
+def ensure_local_secrets(data_dir: Path) -> Path:
+    """Generate JWT_SECRET and FERNET_KEYS once into `<data_dir>/secrets.env` (git-ignored, 0600) and
+    export them unless the environment already sets them. Real deployments pass their own."""
+    from minirag.security.fernet import generate_key
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRETS_FILE
+    if not path.exists():
+        path.write_text(f"JWT_SECRET={secrets.token_urlsafe(48)}\nFERNET_KEYS={generate_key()}\n")
+        path.chmod(0o600)
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and not os.environ.get(key.strip()):
+            os.environ[key.strip()] = value.strip()
+    return path
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from minirag.settings import get_settings
+
+    os.environ.setdefault("ENVIRONMENT", "local")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch locally: keep stdout readable
+    data_dir = Path(os.environ.get("DATA_DIR", ".minirag"))
+    ensure_local_secrets(data_dir)
+    if getattr(args, "port", None):
+        os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    get_settings.cache_clear()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from minirag.db.migrate import upgrade
+    from minirag.settings import get_settings
+
+    _prepare(args)
+    upgrade(get_settings().resolved_database_url)
+    print("database is at the latest migration")
+    return 0
+
+
+def build_worker(template, settings):
+    """The ingest worker for the template's SQS mapping, on the configured queue backend."""
+    from minirag.local.queue import IngestWorker, MemorySource, SqsSource
+    from minirag.local.template import load_handler
+    from minirag.queue.publisher import get_memory_queue, resolve_queue_url
+
+    if not template.sqs_mappings:
+        return None
+    mapping = template.sqs_mappings[0]
+    handler = load_handler(template, mapping.function)
+    if settings.queue_backend == "sqs":
+        source = SqsSource(resolve_queue_url(settings))
+    else:
+        source = MemorySource(get_memory_queue(), settings.ingest_max_receive_count)
+    return IngestWorker(handler, source, batch_size=mapping.batch_size,
+                        function_name=mapping.function.logical_id, timeout_seconds=mapping.function.timeout)
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from minirag.db.migrate import upgrade
+    from minirag.local.server import build_local_app
+    from minirag.local.template import TemplateError, load_template
+    from minirag.settings import get_settings
+
+    _prepare(args)
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    template = load_template(args.template)
+    try:
+        app = build_local_app(template, settings)
+    except TemplateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    worker = None if args.no_worker else build_worker(template, settings)
+    if worker is not None:
+        worker.start()
+    base = f"http://{args.host}:{args.port}"
+    print(f"MiniRAG API listening on {base}  (OpenAPI docs: {base}/docs, spec: {base}/openapi.json)")
+    print(f"  database: {settings.resolved_database_url.split('@')[-1]}  vectors: "
+          f"{settings.qdrant_url or settings.resolved_qdrant_path}  queue: {settings.queue_backend}  "
+          f"routes: {len(template.routes)}", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        if worker is not None:
+            worker.stop()
+    return 0
+
+
+def cmd_drain(args: argparse.Namespace) -> int:
+    from minirag.local.template import load_template
+    from minirag.settings import get_settings
+
+    _prepare(args)
+    worker = build_worker(load_template(args.template), get_settings())
+    processed = worker.drain() if worker else 0
+    print(f"processed {processed} ingest messages")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="minirag")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="serve the whole API locally from template.yaml")
+    dev.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    dev.add_argument("--template", default=None, help="path to template.yaml")
+    dev.add_argument("--no-worker", action="store_true", help="do not drain the ingest queue")
+    dev.add_argument("--log-level", default="warning")
+    dev.set_defaults(func=cmd_dev)
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+    drain = sub.add_parser("drain", help="process queued ingest messages and exit")
+    drain.add_argument("--template", default=None)
+    drain.set_defaults(func=cmd_drain)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

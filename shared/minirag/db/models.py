@@ -1,0 +1,265 @@
+"""The ten entities. Tables are singular snake_case; every tenant-owned table leads its indexes with
+`tenant_id`, and references between tenant-owned rows are composite foreign keys on
+`(tenant_id, <thing>_id)`, so even a bug above the data layer cannot point a row at another tenant's."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from minirag.db.base import Base, IdMixin, TenantOwned, TimestampMixin, UTCDateTime
+
+
+def _enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """Store enum values (not names) as plain strings with a CHECK, portable across SQLite and PostgreSQL."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+def _same_tenant_fk(column: str, target: str, ondelete: str = "CASCADE") -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["tenant_id", column], [f"{target}.tenant_id", f"{target}.id"], ondelete=ondelete
+    )
+
+
+class UserRole(str, enum.Enum):
+    owner = "owner"
+    admin = "admin"
+    member = "member"
+
+
+class SourceType(str, enum.Enum):
+    text = "text"
+    upload = "upload"
+    url = "url"
+
+
+class SourceStatus(str, enum.Enum):
+    pending = "pending"
+    queued = "queued"
+    processing = "processing"
+    ready = "ready"
+    failed = "failed"
+
+
+class MessageRole(str, enum.Enum):
+    user = "user"
+    assistant = "assistant"
+
+
+class UsageKind(str, enum.Enum):
+    chat = "chat"
+    rewrite = "rewrite"
+    embedding = "embedding"
+
+
+class Tenant(IdMixin, TimestampMixin, Base):
+    __tablename__ = "tenant"
+
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(TenantOwned, Base):
+    __tablename__ = "user_account"
+    __table_args__ = (UniqueConstraint("tenant_id", "id"),)
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"), default=UserRole.member)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ApiToken(TenantOwned, Base):
+    __tablename__ = "api_token"
+    __table_args__ = (
+        _same_tenant_fk("user_id", "user_account"),
+        Index(None, "tenant_id", "created_at", "id"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BotProfile(TenantOwned, Base):
+    __tablename__ = "bot_profile"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        Index(None, "tenant_id", "created_at", "id"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    system_prompt: Mapped[str] = mapped_column(Text, default="")
+    model: Mapped[str] = mapped_column(String(200))
+    temperature: Mapped[float] = mapped_column(Float, default=0.2)
+    max_tokens: Mapped[int] = mapped_column(Integer, default=512)
+    provider_key_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    provider_key_last4: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    embedding_model: Mapped[str] = mapped_column(String(200))
+    chunk_tokens: Mapped[int] = mapped_column(Integer, default=200)
+    chunk_overlap_tokens: Mapped[int] = mapped_column(Integer, default=40)
+    top_k: Mapped[int] = mapped_column(Integer, default=5)
+    min_score: Mapped[float] = mapped_column(Float, default=0.0)
+    no_answer_text: Mapped[str] = mapped_column(Text, default="I don't know based on the provided sources.")
+    history_turns: Mapped[int] = mapped_column(Integer, default=6)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def has_provider_key(self) -> bool:
+        return self.provider_key_encrypted is not None
+
+
+class Source(TenantOwned, Base):
+    __tablename__ = "source"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        _same_tenant_fk("bot_profile_id", "bot_profile"),
+        Index(None, "tenant_id", "created_at", "id"),
+        Index(None, "tenant_id", "bot_profile_id", "created_at"),
+    )
+
+    bot_profile_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(200))
+    source_type: Mapped[SourceType] = mapped_column(_enum(SourceType, "source_type"))
+    content: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    content_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    object_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    status: Mapped[SourceStatus] = mapped_column(_enum(SourceStatus, "source_status"), default=SourceStatus.pending)
+    # `version` counts ingest requests; a worker only writes for the version it was sent, and
+    # `ready_version` is the one whose chunks are visible to retrieval.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    ready_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    documents_total: Mapped[int] = mapped_column(Integer, default=0)
+    documents_done: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    batches_total: Mapped[int] = mapped_column(Integer, default=0)
+    batches_done: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Document(TenantOwned, Base):
+    __tablename__ = "document"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        _same_tenant_fk("source_id", "source"),
+        UniqueConstraint("source_id", "version", "position"),
+        Index(None, "tenant_id", "source_id", "version"),
+    )
+
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    bot_profile_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    version: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    title: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Chunk(TenantOwned, Base):
+    __tablename__ = "chunk"
+    __table_args__ = (
+        _same_tenant_fk("document_id", "document"),
+        UniqueConstraint("document_id", "position"),
+        Index(None, "tenant_id", "source_id", "version"),
+    )
+
+    document_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    bot_profile_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    version: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    token_count: Mapped[int] = mapped_column(Integer)
+    heading: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Chat(TenantOwned, Base):
+    __tablename__ = "chat"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        _same_tenant_fk("bot_profile_id", "bot_profile"),
+        Index(None, "tenant_id", "created_at", "id"),
+    )
+
+    bot_profile_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Message(TenantOwned, Base):
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        _same_tenant_fk("chat_id", "chat"),
+        Index(None, "tenant_id", "chat_id", "created_at", "id"),
+    )
+
+    chat_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    role: Mapped[MessageRole] = mapped_column(_enum(MessageRole, "message_role"))
+    content: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    retrieval_query: Mapped[str | None] = mapped_column(Text, nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class UsageEvent(TenantOwned, Base):
+    __tablename__ = "usage_event"
+    __table_args__ = (Index(None, "tenant_id", "created_at"), Index(None, "tenant_id", "chat_id"))
+
+    kind: Mapped[UsageKind] = mapped_column(_enum(UsageKind, "usage_kind"))
+    model: Mapped[str] = mapped_column(String(200))
+    bot_profile_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    chat_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    source_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)

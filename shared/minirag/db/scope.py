@@ -1,0 +1,197 @@
+"""`TenantScope`: the only path to tenant-owned rows, plus a session-wide safety net.
+
+Services receive a `TenantScope`, never a `Session`. Every statement built through it is filtered by
+the tenant; `get` runs a filtered SELECT (never `Session.get`, which could answer from the identity
+map), so a foreign id raises exactly the same `NotFound` as a missing one.
+
+The safety net is SQLAlchemy's documented global-criteria recipe: a `do_orm_execute` listener adds
+`tenant_id = :tenant` to every ORM SELECT/UPDATE/DELETE touching a `TenantOwned` model, and raises
+`UnscopedQueryError` when the session has no tenant and the statement is not marked as a system query.
+A forgotten filter therefore fails loudly in tests instead of leaking data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Sequence, TypeVar
+
+from sqlalchemy import Select, event, func, or_, and_, select
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from minirag.db.base import TenantOwned
+from minirag.errors import InvalidInput, NotFound
+
+SYSTEM_QUERY = "minirag_system_query"
+"""Execution option that marks a deliberate unscoped query (only `minirag.db.system` sets it)."""
+
+T = TypeVar("T", bound=TenantOwned)
+
+RESOURCE_NAMES = {
+    "BotProfile": "bot profile",
+    "ApiToken": "API token",
+    "Source": "source",
+    "Document": "document",
+    "Chunk": "chunk",
+    "Chat": "chat",
+    "Message": "message",
+    "User": "user",
+    "UsageEvent": "usage event",
+}
+
+
+class UnscopedQueryError(RuntimeError):
+    """An ORM query on tenant-owned rows ran without a tenant: a bug, never a client error."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _enforce_tenant_filter(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # loads on rows that an already-scoped query returned
+    if state.execution_options.get(SYSTEM_QUERY):
+        return
+    if not any(issubclass(m.class_, TenantOwned) for m in state.all_mappers):
+        return
+    tenant_id = state.session.info.get("tenant_id")
+    if tenant_id is None:
+        raise UnscopedQueryError(
+            "query on tenant-owned rows without a tenant; use TenantScope or minirag.db.system"
+        )
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+def resource_name(model: type) -> str:
+    return RESOURCE_NAMES.get(model.__name__, model.__name__.lower())
+
+
+@dataclass
+class PageResult(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
+    raw = json.dumps({"t": created_at.isoformat(), "i": str(row_id)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        created_at = datetime.fromisoformat(data["t"])
+        if created_at.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return created_at, uuid.UUID(data["i"])
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidInput("cursor", "malformed cursor; pass the next_cursor of a previous page") from None
+
+
+class TenantScope:
+    """A session bound to one tenant. The tenant comes only from a verified credential (or from an
+    ingest message, trusted only as far as the scoped load of its source)."""
+
+    def __init__(self, session: Session, tenant_id: uuid.UUID) -> None:
+        if not isinstance(tenant_id, uuid.UUID):
+            raise TypeError("tenant_id must be a UUID")
+        bound = session.info.get("tenant_id")
+        if bound is not None and bound != tenant_id:
+            raise RuntimeError("session already bound to another tenant")
+        session.info["tenant_id"] = tenant_id
+        self._session = session
+        self.tenant_id = tenant_id
+
+    # -- reads ---------------------------------------------------------------------------------
+    def select(self, model: type[T], *extra_entities: Any) -> Select:
+        """`SELECT model WHERE tenant_id = :tenant` (explicitly, besides the safety net)."""
+        return select(model, *extra_entities).where(model.tenant_id == self.tenant_id)
+
+    def count(self, model: type[T], *criteria: Any) -> int:
+        stmt = select(func.count()).select_from(model).where(model.tenant_id == self.tenant_id, *criteria)
+        return int(self._session.execute(stmt).scalar_one())
+
+    def get(self, model: type[T], row_id: uuid.UUID | str, *, active_only: bool = False,
+            for_update: bool = False) -> T:
+        """The row, or `NotFound` whether it is missing, foreign or (with active_only) deactivated."""
+        obj = self.find(model, row_id, active_only=active_only, for_update=for_update)
+        if obj is None:
+            raise NotFound(resource_name(model))
+        return obj
+
+    def find(self, model: type[T], row_id: uuid.UUID | str, *, active_only: bool = False,
+             for_update: bool = False) -> T | None:
+        try:
+            key = row_id if isinstance(row_id, uuid.UUID) else uuid.UUID(str(row_id))
+        except ValueError:
+            return None
+        stmt = self.select(model).where(model.id == key)
+        if active_only and hasattr(model, "is_active"):
+            stmt = stmt.where(model.is_active.is_(True))
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self._session.execute(stmt).scalars().first()
+
+    def require_ref(self, model: type[T], row_id: uuid.UUID | str, *, field: str, active_only: bool = True) -> T:
+        """Check a reference from a request body *before* writing: a foreign id is a 404 naming the field."""
+        obj = self.find(model, row_id, active_only=active_only)
+        if obj is None:
+            raise NotFound(resource_name(model), field=field)
+        return obj
+
+    def scalars(self, stmt: Select) -> Sequence[Any]:
+        return self._session.execute(stmt).scalars().all()
+
+    def execute(self, stmt: Any) -> Any:
+        return self._session.execute(stmt)
+
+    def page(self, stmt: Select, model: type[T], *, limit: int, cursor: str | None,
+             newest_first: bool = True) -> PageResult[T]:
+        """Keyset pagination over (created_at, id): stable under concurrent inserts, O(limit) per page."""
+        if cursor:
+            at, row_id = decode_cursor(cursor)
+            if newest_first:
+                stmt = stmt.where(or_(model.created_at < at, and_(model.created_at == at, model.id < row_id)))
+            else:
+                stmt = stmt.where(or_(model.created_at > at, and_(model.created_at == at, model.id > row_id)))
+        order = (model.created_at.desc(), model.id.desc()) if newest_first else (model.created_at.asc(), model.id.asc())
+        rows = list(self._session.execute(stmt.order_by(*order).limit(limit + 1)).scalars())
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+        return PageResult(rows, next_cursor)
+
+    # -- writes --------------------------------------------------------------------------------
+    def add(self, obj: T) -> T:
+        obj.tenant_id = self.tenant_id
+        self._session.add(obj)
+        return obj
+
+    def add_all(self, objs: Sequence[T]) -> None:
+        for obj in objs:
+            self.add(obj)
+
+    def delete(self, obj: T) -> None:
+        if obj.tenant_id != self.tenant_id:
+            raise NotFound(resource_name(type(obj)))
+        self._session.delete(obj)
+
+    def flush(self) -> None:
+        self._session.flush()
+
+    def commit(self) -> None:
+        self._session.commit()
+
+    def rollback(self) -> None:
+        self._session.rollback()
+
+    def refresh(self, obj: T) -> None:
+        self._session.refresh(obj)

@@ -1,0 +1,86 @@
+"""The few deliberate unscoped look-ups: by token hash and login email (before any tenant is known)
+and uniqueness checks at bootstrap. Every statement carries the SYSTEM_QUERY option so the tenant
+safety net lets it through; nothing else in the code base may set that option."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from minirag.db.base import utcnow
+from minirag.db.models import ApiToken, Tenant, User
+from minirag.db.scope import SYSTEM_QUERY
+
+_SYSTEM = {SYSTEM_QUERY: True}
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class SystemRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def slug_taken(self, slug: str) -> bool:
+        stmt = select(Tenant.id).where(Tenant.slug == slug).limit(1)
+        return self._session.execute(stmt, execution_options=_SYSTEM).first() is not None
+
+    def email_taken(self, email: str) -> bool:
+        stmt = select(User.id).where(User.email == email).limit(1)
+        return self._session.execute(stmt, execution_options=_SYSTEM).first() is not None
+
+    def find_active_token(self, token_hash: str, now: datetime) -> tuple[ApiToken, User] | None:
+        """The live token with this hash, its active user and active tenant, or None."""
+        stmt = (
+            select(ApiToken, User)
+            .join(User, (User.id == ApiToken.user_id) & (User.tenant_id == ApiToken.tenant_id))
+            .join(Tenant, Tenant.id == ApiToken.tenant_id)
+            .where(
+                ApiToken.token_hash == token_hash,
+                ApiToken.revoked_at.is_(None),
+                (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now),
+                User.is_active.is_(True),
+                Tenant.is_active.is_(True),
+            )
+        )
+        row = self._session.execute(stmt, execution_options=_SYSTEM).first()
+        return (row[0], row[1]) if row else None
+
+    def touch_token(self, token: ApiToken, now: datetime) -> None:
+        """Record use at most once a minute per token, so reads do not all become writes."""
+        if token.last_used_at is not None and now - token.last_used_at < TOKEN_TOUCH_INTERVAL:
+            return
+        stmt = update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+        self._session.execute(stmt, execution_options=_SYSTEM)
+        self._session.commit()
+
+    def find_user_by_email(self, email: str) -> User | None:
+        stmt = (
+            select(User)
+            .join(Tenant, Tenant.id == User.tenant_id)
+            .where(User.email == email, User.is_active.is_(True), Tenant.is_active.is_(True))
+        )
+        return self._session.execute(stmt, execution_options=_SYSTEM).scalars().first()
+
+    def find_active_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
+        stmt = (
+            select(User)
+            .join(Tenant, Tenant.id == User.tenant_id)
+            .where(User.id == user_id, User.tenant_id == tenant_id, User.is_active.is_(True),
+                   Tenant.is_active.is_(True))
+        )
+        return self._session.execute(stmt, execution_options=_SYSTEM).scalars().first()
+
+    def add_tenant(self, tenant: Tenant) -> Tenant:
+        self._session.add(tenant)
+        self._session.flush()
+        return tenant
+
+    def get_tenant(self, tenant_id: uuid.UUID) -> Tenant | None:
+        stmt = select(Tenant).where(Tenant.id == tenant_id)
+        return self._session.execute(stmt, execution_options=_SYSTEM).scalars().first()
+
+    @staticmethod
+    def now() -> datetime:
+        return utcnow()

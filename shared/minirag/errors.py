@@ -1,0 +1,100 @@
+"""Domain errors. Services raise only these; `minirag.api.errors` renders them once.
+
+Each error has an HTTP status, a snake_case `code`, a human message and optional `details`
+(a list of `{"field", "reason"}` dicts, or any JSON-able value). The message is written for the
+client: it never carries exception text from a library, a secret or another tenant's data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status_code: int = 400
+    code: str = "bad_request"
+    retryable: bool = False
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def to_body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+def field_details(field: str, reason: str) -> list[dict[str, str]]:
+    return [{"field": field, "reason": reason}]
+
+
+class NotFound(AppError):
+    """Missing *or* belonging to another tenant: the two must be indistinguishable."""
+
+    status_code = 404
+    code = "not_found"
+
+    def __init__(self, resource: str, *, field: str | None = None) -> None:
+        details = field_details(field, f"{resource} not found") if field else None
+        super().__init__(f"{resource} not found", details=details)
+        self.resource = resource
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class InvalidInput(AppError):
+    """Semantic validation past pydantic; always names the field."""
+
+    status_code = 422
+    code = "invalid_input"
+
+    def __init__(self, field: str, reason: str, *, code: str | None = None) -> None:
+        super().__init__(f"{field}: {reason}", code=code, details=field_details(field, reason))
+        self.field = field
+        self.reason = reason
+
+
+class Unauthenticated(AppError):
+    status_code = 401
+    code = "unauthenticated"
+
+    def __init__(self, message: str = "missing, invalid or revoked credentials") -> None:
+        super().__init__(message)
+
+
+class Forbidden(AppError):
+    """Role limits inside one's own tenant only (never for foreign ids: that is NotFound)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+    retryable = True
+
+
+class UpstreamUnavailable(AppError):
+    """An upstream (LLM provider, Qdrant, S3, SQS) failed; the client may retry."""
+
+    status_code = 502
+    code = "upstream_unavailable"
+    retryable = True
+
+
+class PermanentIngestError(AppError):
+    """Ingest cannot succeed by retrying (unsupported/corrupt file, SSRF refusal, source gone)."""
+
+    status_code = 422
+    code = "ingest_failed"

@@ -1,0 +1,137 @@
+"""Delivers ingest messages to the real ingest handler as SQS events, the way Lambda's SQS event
+source mapping does: batches, `batchItemFailures` honoured (failed records come back, the rest are
+deleted), and after `max_receive_count` receives a record goes to the dead-letter queue.
+
+Two sources, chosen by settings: the in-process queue (embedded default) and a real SQS queue over
+the wire (moto, LocalStack, AWS), long-polled with boto3."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Protocol
+
+from minirag.local.events import LambdaContext, SqsRecordInput, sqs_event
+from minirag.observability import logger
+from minirag.queue.publisher import InMemoryQueue, QueuedMessage
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class _Source(Protocol):
+    def receive(self, max_messages: int, wait_seconds: float) -> list[SqsRecordInput]: ...
+    def settle(self, records: list[SqsRecordInput], failed_ids: set[str]) -> None: ...
+
+
+class MemorySource:
+    def __init__(self, queue: InMemoryQueue, max_receive_count: int) -> None:
+        self.queue = queue
+        self.max_receive_count = max_receive_count
+        self._inflight: dict[str, QueuedMessage] = {}
+
+    def receive(self, max_messages: int, wait_seconds: float) -> list[SqsRecordInput]:
+        messages = self.queue.receive(max_messages, wait_seconds)
+        for m in messages:
+            self._inflight[m.message_id] = m
+        return [SqsRecordInput(m.body, m.message_id, m.receive_count) for m in messages]
+
+    def settle(self, records: list[SqsRecordInput], failed_ids: set[str]) -> None:
+        for record in records:
+            message = self._inflight.pop(record.message_id)
+            if record.message_id not in failed_ids:
+                continue
+            if message.receive_count >= self.max_receive_count:
+                self.queue.dead_letters.append(message)
+                logger.error("ingest message moved to the dead-letter queue",
+                             extra={"message_id": message.message_id, "receive_count": message.receive_count,
+                                    "body": message.body})
+            else:
+                self.queue.requeue(message)
+
+
+class SqsSource:
+    """A real SQS queue. Failed records are made visible again after a short back-off (instead of
+    the full visibility timeout) so local retries are quick; SQS's redrive policy moves them to the DLQ."""
+
+    def __init__(self, queue_url: str, retry_delay_seconds: int = 1) -> None:
+        import boto3
+
+        self._client = boto3.client("sqs")
+        self._queue_url = queue_url
+        self._retry_delay = retry_delay_seconds
+
+    def receive(self, max_messages: int, wait_seconds: float) -> list[SqsRecordInput]:
+        response = self._client.receive_message(
+            QueueUrl=self._queue_url, MaxNumberOfMessages=min(max_messages, 10),
+            WaitTimeSeconds=int(wait_seconds), MessageSystemAttributeNames=["All"],
+        )
+        return [
+            SqsRecordInput(m["Body"], m["MessageId"], int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+                           m["ReceiptHandle"])
+            for m in response.get("Messages", [])
+        ]
+
+    def settle(self, records: list[SqsRecordInput], failed_ids: set[str]) -> None:
+        done = [r for r in records if r.message_id not in failed_ids]
+        for start in range(0, len(done), 10):
+            entries = [{"Id": str(i), "ReceiptHandle": r.receipt_handle} for i, r in enumerate(done[start:start + 10])]
+            self._client.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
+        for r in records:
+            if r.message_id in failed_ids:
+                self._client.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=r.receipt_handle,
+                                                       VisibilityTimeout=self._retry_delay * r.receive_count)
+
+
+class IngestWorker:
+    def __init__(self, handler: Handler, source: _Source, *, batch_size: int = 4,
+                 function_name: str = "IngestFunction", timeout_seconds: float = 120) -> None:
+        self.handler = handler
+        self.source = source
+        self.batch_size = batch_size
+        self.function_name = function_name
+        self.timeout_seconds = timeout_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, wait_seconds: float = 0.0) -> int:
+        """Receive one batch, invoke the handler, settle the records; returns how many were received."""
+        records = self.source.receive(self.batch_size, wait_seconds)
+        if not records:
+            return 0
+        event = sqs_event(records)
+        context = LambdaContext(function_name=self.function_name, timeout_seconds=self.timeout_seconds)
+        try:
+            response = self.handler(event, context) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        except Exception:
+            # An invocation error fails the whole batch, as with Lambda.
+            logger.exception("ingest handler invocation failed")
+            failed = {r.message_id for r in records}
+        self.source.settle(records, failed)
+        return len(records)
+
+    def drain(self, max_batches: int = 10_000) -> int:
+        """Process until the queue is empty (tests, CLI); returns records processed."""
+        total = 0
+        for _ in range(max_batches):
+            received = self.run_once()
+            if not received:
+                break
+            total += received
+        return total
+
+    def start(self, poll_seconds: float = 1.0) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.run_once(wait_seconds=poll_seconds)
+                except Exception:  # keep the dev server alive; the error is in the log
+                    logger.exception("ingest worker loop error")
+                    self._stop.wait(poll_seconds)
+
+        self._thread = threading.Thread(target=loop, name="minirag-ingest-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,136 @@
+"""The local API Gateway: an ASGI app that routes by `template.yaml` and invokes the real handlers.
+
+Each request becomes an HTTP API v2 event (same builder as the tests) and is passed with a Lambda
+context to the function's `handler`; its response dict becomes the HTTP response. The runner also
+serves the merged OpenAPI document (`/openapi.json`, `/docs`), the local upload endpoint that
+stands in for S3 presigned PUTs, and `/healthz`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from anyio import to_thread
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from minirag import __version__
+from minirag.local.events import LambdaContext, http_api_event, response_body_bytes
+from minirag.local.template import Template, load_all_handlers
+from minirag.settings import Settings
+
+LOCAL_PATHS = ("/openapi.json", "/docs", "/healthz", "/_local/uploads/")
+
+
+def merged_openapi(template: Template, handlers: dict[str, Callable[..., Any]]) -> dict[str, Any]:
+    """One OpenAPI document for the whole API, merged from each function's FastAPI app, keeping only
+    the operations the template routes to that function (so docs and deployment agree)."""
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "MiniRAG API", "version": __version__,
+                 "description": "Multi-tenant RAG platform. Authenticate with `Authorization: Bearer <token>`."},
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }
+    for route in template.routes:
+        app = getattr(handlers[route.function.logical_id], "app", None)
+        if app is None:
+            continue
+        spec = app.openapi()
+        operation = spec.get("paths", {}).get(route.path, {}).get(route.method.lower())
+        if operation is None:
+            continue
+        document["paths"].setdefault(route.path, {})[route.method.lower()] = operation
+        document["components"]["schemas"].update(spec.get("components", {}).get("schemas", {}))
+    return document
+
+
+def _to_response(result: dict[str, Any]) -> Response:
+    headers = {k: v for k, v in (result.get("headers") or {}).items()}
+    response = Response(content=response_body_bytes(result), status_code=int(result.get("statusCode", 200)),
+                        headers=headers)
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.append(key, value)
+    for cookie in result.get("cookies") or []:
+        response.headers.append("set-cookie", cookie)
+    return response
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": None}}, status_code=status)
+
+
+def build_local_app(template: Template, settings: Settings) -> Starlette:
+    handlers = load_all_handlers(template)  # a template route without a handler fails here, at start-up
+    openapi_document = merged_openapi(template, handlers)
+
+    async def openapi(_: Request) -> JSONResponse:
+        return JSONResponse(openapi_document)
+
+    async def docs(_: Request) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="MiniRAG API")
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "routes": len(template.routes)})
+
+    async def local_upload(request: Request) -> Response:
+        from minirag.storage.uploads import LocalUploadStorage, get_storage
+
+        storage = get_storage()
+        if not isinstance(storage, LocalUploadStorage):
+            return _error(404, "not_found", "local uploads are disabled (STORAGE_BACKEND is not local)")
+        try:
+            key, max_bytes = storage.verify_token(request.path_params["token"])
+        except (ValueError, KeyError):
+            return _error(403, "forbidden", "invalid or expired upload URL")
+        data = bytearray()
+        async for piece in request.stream():
+            data.extend(piece)
+            if len(data) > max_bytes:
+                return _error(413, "payload_too_large", f"file exceeds {max_bytes} bytes")
+        await to_thread.run_sync(storage.write, key, bytes(data))
+        return Response(status_code=200)
+
+    async def invoke(request: Request) -> Response:
+        path = request.url.path
+        method = request.method
+        matched = template.match(method, path)
+        if matched is None:
+            if template.path_exists(path):
+                return _error(405, "method_not_allowed", f"{method} is not allowed on {path}")
+            return _error(404, "not_found", "route not found")
+        route, path_parameters = matched
+        body = await request.body()
+        headers = {k: v for k, v in request.headers.items()}
+        event = http_api_event(
+            method, path, route_key=route.route_key, path_parameters=path_parameters or None,
+            query=list(request.query_params.multi_items()), headers=headers, body=body or None,
+            source_ip=request.client.host if request.client else "127.0.0.1",
+        )
+        context = LambdaContext(function_name=route.function.logical_id, timeout_seconds=route.function.timeout)
+        handler = handlers[route.function.logical_id]
+        result = await to_thread.run_sync(handler, event, context)
+        return _to_response(result)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+    app = Starlette(routes=[
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/_local/uploads/{token}", local_upload, methods=["PUT"]),
+        Route("/{path:path}", invoke, methods=methods),
+    ])
+    app.state.handlers = handlers
+    app.state.template = template
+    app.state.openapi = openapi_document
+    return app
+
+
+def json_dumps(value: Any) -> str:
+    return json.dumps(value, default=str)

@@ -1,0 +1,121 @@
+"""One typed settings object, read from the environment (and `.env`).
+
+Built lazily through `get_settings()` (cached) so that importing a handler costs nothing and tests can
+reset it with `get_settings.cache_clear()`. Env names match field names (`DATABASE_URL` →
+`database_url`). Secrets are `SecretStr` so they never print in a log or a repr.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_ENVIRONMENTS = ("local", "test")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["local", "test", "dev", "prod"] = "local"
+    service_name: str = "minirag"
+    data_dir: Path = Path(".minirag")
+    log_level: str = "INFO"
+    tracing_enabled: bool = False
+
+    # Data layer. Unset: SQLite file under data_dir (the embedded default).
+    database_url: str | None = None
+    db_pool_size: int = Field(default=2, ge=1, le=50)
+
+    # Vector store: a Qdrant server by URL, otherwise local mode under data_dir/qdrant (":memory:" allowed).
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    qdrant_path: str | None = None
+    qdrant_collection_prefix: str = "minirag"
+
+    # Security.
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    fernet_keys: SecretStr | None = Field(
+        default=None, description="Comma-separated Fernet keys; the first encrypts, all decrypt (rotation)."
+    )
+
+    # Models (LiteLLM model strings). Offline providers are `local/...`.
+    default_chat_model: str = "local/extractive"
+    embedding_model: str = "local/minilm"
+    embedding_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=60, gt=0)
+    llm_max_retries: int = Field(default=3, ge=0, le=10)
+
+    # Queue: "memory" is the in-process queue the local runner drains; "sqs" uses boto3 (AWS_ENDPOINT_URL).
+    queue_backend: Literal["memory", "sqs"] = "memory"
+    ingest_queue_url: str | None = None
+    ingest_queue_name: str = "minirag-ingest"
+    ingest_dlq_name: str = "minirag-ingest-dlq"
+    ingest_max_receive_count: int = Field(default=3, ge=1, le=1000)
+    ingest_batch_documents: int = Field(default=64, ge=1, le=10000)
+
+    # Upload storage: "local" stores under data_dir/uploads; "s3" uses boto3 (AWS_ENDPOINT_URL).
+    storage_backend: Literal["local", "s3"] = "local"
+    upload_bucket: str = "minirag-uploads"
+    upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    upload_url_ttl_seconds: int = Field(default=900, ge=60, le=604800)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # Request and source limits.
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    max_text_source_chars: int = Field(default=500_000, ge=1)
+    url_fetch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    url_fetch_timeout_seconds: float = Field(default=10, gt=0)
+    url_fetch_allow_private: bool = Field(
+        default=False, description="Only for tests serving from 127.0.0.1; never in production."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_driver(cls, value: str | None) -> str | None:
+        """Accept the usual postgres URL spellings and route them to psycopg 3."""
+        if not value:
+            return None
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix):]
+        return value
+
+    @model_validator(mode="after")
+    def _require_secrets_outside_local(self) -> "Settings":
+        if self.environment not in LOCAL_ENVIRONMENTS:
+            missing = [n for n in ("jwt_secret", "fernet_keys") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"{', '.join(m.upper() for m in missing)} must be set in {self.environment}")
+        if self.environment == "prod" and self.url_fetch_allow_private:
+            raise ValueError("URL_FETCH_ALLOW_PRIVATE must not be set in prod")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'minirag.db').resolve()}"
+
+    @property
+    def resolved_qdrant_path(self) -> str:
+        return self.qdrant_path or str((self.data_dir / "qdrant").resolve())
+
+    def require_jwt_secret(self) -> str:
+        if self.jwt_secret is None:
+            raise RuntimeError("JWT_SECRET is not set (run `minirag dev` once to generate local secrets)")
+        return self.jwt_secret.get_secret_value()
+
+    def require_fernet_keys(self) -> list[str]:
+        if self.fernet_keys is None:
+            raise RuntimeError("FERNET_KEYS is not set (run `minirag dev` once to generate local secrets)")
+        return [k.strip() for k in self.fernet_keys.get_secret_value().split(",") if k.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
