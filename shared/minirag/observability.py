@@ -29,3 +29,8 @@ def get_tracer() -> Any | None:
     from aws_lambda_powertools import Tracer
 
     return Tracer(service=SERVICE)
+
+
+def cold_start_metric_enabled() -> bool:
+    """Powertools prints the ColdStart metric even with POWERTOOLS_METRICS_DISABLED; honour it here."""
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "false").lower() not in ("1", "true", "yes")

@@ -11,14 +11,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from fastapi import FastAPI
 from mangum import Mangum
 
-from minirag.observability import get_tracer, logger, metrics
+from minirag.observability import cold_start_metric_enabled, get_tracer, logger, metrics
 
 
 def make_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     asgi_handler = Mangum(app, lifespan="off", api_gateway_base_path="/")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @metrics.log_metrics(capture_cold_start_metric=True, raise_on_empty_metrics=False)
+    @metrics.log_metrics(capture_cold_start_metric=cold_start_metric_enabled(), raise_on_empty_metrics=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         tracer = get_tracer()
         if tracer is not None:

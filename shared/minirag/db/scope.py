@@ -136,7 +136,7 @@ class TenantScope:
         if active_only and hasattr(model, "is_active"):
             stmt = stmt.where(model.is_active.is_(True))
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return self._session.execute(stmt).scalars().first()
 
     def require_ref(self, model: type[T], row_id: uuid.UUID | str, *, field: str, active_only: bool = True) -> T:

@@ -1,0 +1,1 @@
+"""Queue consumers: per-record logic for the SQS-triggered functions."""
