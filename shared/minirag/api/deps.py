@@ -97,6 +97,8 @@ PageDep = Annotated[PageParams, Depends()]
 # -- services ---------------------------------------------------------------------------------
 from minirag.services.api_tokens import ApiTokenService  # noqa: E402
 from minirag.services.bot_profiles import BotProfileService  # noqa: E402
+from minirag.services.chat import ChatService  # noqa: E402
+from minirag.services.retrieval import RetrievalService  # noqa: E402
 from minirag.services.sources import SourceService  # noqa: E402
 from minirag.services.tenants import TenantService  # noqa: E402
 
@@ -125,3 +127,15 @@ TenantServiceDep = Annotated[TenantService, Depends(get_tenant_service)]
 ApiTokenServiceDep = Annotated[ApiTokenService, Depends(get_api_token_service)]
 BotProfileServiceDep = Annotated[BotProfileService, Depends(get_bot_profile_service)]
 SourceServiceDep = Annotated[SourceService, Depends(get_source_service)]
+
+
+def get_chat_service(scope: ScopeDep) -> ChatService:
+    """Chat needs the LLM gateway (LiteLLM, imported lazily on first call) and the vector store."""
+    from minirag.llm.factory import get_gateway
+
+    gateway = get_gateway()
+    return ChatService(scope, get_settings(), gateway=gateway,
+                       retrieval=RetrievalService(scope, get_settings(), gateway=gateway))
+
+
+ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]

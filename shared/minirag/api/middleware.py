@@ -8,6 +8,7 @@ import json
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from minirag.observability import logger
@@ -70,7 +71,7 @@ class RequestContextMiddleware:
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     too_large = True
-                    raise _BodyTooLarge()
+                    raise _BodyTooLarge(self.max_body_bytes)
             return message
 
         try:
@@ -88,5 +89,9 @@ class RequestContextMiddleware:
             logger.remove_keys(["request_id"])
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """An HTTPException, so FastAPI re-raises it from body parsing (any other exception there
+    becomes a 400 "error parsing the body") and the error handlers render the 413 envelope."""
+
+    def __init__(self, max_body_bytes: int) -> None:
+        super().__init__(413, f"request body exceeds {max_body_bytes} bytes")

@@ -161,6 +161,8 @@ class IngestionService:
 
         rows: list[tuple[int, Any, list[Any]]] = []
         for offset, doc in enumerate(documents):
+            if source.source_type is SourceType.text:
+                doc.title = source.name  # a pasted text's first heading is not its title
             chunks = chunk_document(doc, chunk_tokens=bot.chunk_tokens, overlap_tokens=bot.chunk_overlap_tokens)
             rows.append((start + offset, doc, chunks))
         texts = [c.text for _, _, chunks in rows for c in chunks]

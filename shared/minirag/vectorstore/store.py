@@ -48,10 +48,19 @@ class VectorHit:
     id: str
     score: float
     payload: dict[str, Any]
+    vector: list[float] | None = None
 
 
 def _unavailable(exc: Exception) -> UpstreamUnavailable:
     return UpstreamUnavailable("the vector store is unavailable; try again")
+
+
+def _dense_of(point: Any) -> list[float] | None:
+    vector = getattr(point, "vector", None)
+    if isinstance(vector, dict):
+        dense = vector.get(DENSE)
+        return list(dense) if dense is not None else None
+    return None
 
 
 class TenantVectorStore:
@@ -163,7 +172,8 @@ class TenantVectorStore:
 
     def search(self, *, bot_profile_id: uuid.UUID, dense: Sequence[float] | None,
                sparse: tuple[Sequence[int], Sequence[float]] | None, limit: int,
-               prefetch_limit: int = 100, rrf_k: int = 60, source_ids: Sequence[str] | None = None) -> list[VectorHit]:
+               prefetch_limit: int = 100, rrf_k: int = 60, source_ids: Sequence[str] | None = None,
+               with_dense_vectors: bool = False) -> list[VectorHit]:
         """Dense, sparse or hybrid (both given: reciprocal-rank fusion of the two prefetches)."""
         from qdrant_client import models
 
@@ -171,6 +181,7 @@ class TenantVectorStore:
             return []
         flt = self._filter(bot_profile_id=str(bot_profile_id), source_id=list(source_ids) if source_ids else None)
         sparse_vector = models.SparseVector(indices=list(sparse[0]), values=list(sparse[1])) if sparse else None
+        with_vectors: Any = [DENSE] if with_dense_vectors else False
         if sparse_vector is not None and not sparse_vector.indices:
             sparse_vector = None
         try:
@@ -183,16 +194,18 @@ class TenantVectorStore:
                             models.Prefetch(query=sparse_vector, using=SPARSE, filter=flt, limit=prefetch_limit),
                         ],
                         query=models.RrfQuery(rrf=models.Rrf(k=rrf_k)),
-                        limit=limit, with_payload=True,
+                        limit=limit, with_payload=True, with_vectors=with_vectors,
                     )
                 elif dense is not None:
                     response = self._client.query_points(self.collection, query=list(dense), using=DENSE,
-                                                         query_filter=flt, limit=limit, with_payload=True)
+                                                         query_filter=flt, limit=limit, with_payload=True,
+                                                         with_vectors=with_vectors)
                 elif sparse_vector is not None:
                     response = self._client.query_points(self.collection, query=sparse_vector, using=SPARSE,
-                                                         query_filter=flt, limit=limit, with_payload=True)
+                                                         query_filter=flt, limit=limit, with_payload=True,
+                                                         with_vectors=with_vectors)
                 else:
                     return []
         except Exception as exc:
             raise _unavailable(exc) from exc
-        return [VectorHit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+        return [VectorHit(str(p.id), float(p.score), dict(p.payload or {}), _dense_of(p)) for p in response.points]

@@ -11,12 +11,12 @@ Outcome per record (Powertools batch processing reports failures as `batchItemFa
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from minirag.db.engine import get_session_factory
 from minirag.db.scope import TenantScope
 from minirag.errors import AppError
+from minirag.llm.factory import get_gateway
 from minirag.observability import logger
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import get_publisher
@@ -25,14 +25,7 @@ from minirag.settings import get_settings
 from minirag.storage.uploads import get_storage
 
 
-@lru_cache(maxsize=1)
-def get_gateway() -> Any:
-    from minirag.llm.gateway import LLMGateway
-
-    return LLMGateway()
-
-
-def record_handler(record: Any) -> None:
+def record_handler(record: SQSRecord) -> None:
     message = IngestMessage.model_validate_json(record.body)
     receive_count = int(record.attributes.approximate_receive_count or 1)
     settings = get_settings()

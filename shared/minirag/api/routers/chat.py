@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from minirag.api.deps import ChatServiceDep, PageDep
+from minirag.api.schemas.chat import (
+    ChatPublic,
+    ChatRequest,
+    ChatResponse,
+    MessagePublic,
+    RetrieveRequest,
+    RetrieveResponse,
+    RetrievedChunkPublic,
+)
+from minirag.api.schemas.common import Page
+
+router = APIRouter(tags=["chat"])
+
+
+def _sse(events: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[bytes]:
+    for name, data in events:
+        yield f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+
+
+@router.post("/v1/chat", response_model=ChatResponse,
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "JSON, or Server-Sent Events when stream is true"}})
+def create_chat_message(body: ChatRequest, service: ChatServiceDep) -> Any:
+    """Ask a bot. Without `chat_id` a new chat starts; with it, the turn continues that chat."""
+    if body.stream:
+        events = service.ask_stream(bot_profile_id=body.bot_profile_id, message=body.message,
+                                    chat_id=body.chat_id, top_k=body.top_k)
+        first = next(events)  # validation errors (404, 422) surface before the stream starts
+        return StreamingResponse(_sse(_chain(first, events)), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache"})
+    turn = service.ask(bot_profile_id=body.bot_profile_id, message=body.message, chat_id=body.chat_id,
+                       top_k=body.top_k)
+    return ChatResponse.model_validate(service.turn_payload(turn))
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+@router.get("/v1/chat/{id}", response_model=ChatPublic)
+def get_chat(id: uuid.UUID, service: ChatServiceDep) -> ChatPublic:
+    """Chat metadata with its token counters."""
+    return ChatPublic.model_validate(service.get_chat(id))
+
+
+@router.get("/v1/chat/{id}/messages", response_model=Page[MessagePublic])
+def list_chat_messages(id: uuid.UUID, service: ChatServiceDep, page: PageDep) -> Page[MessagePublic]:
+    """The chat's history, oldest first."""
+    result = service.list_messages(id, limit=page.limit, cursor=page.cursor)
+    return Page[MessagePublic](data=[MessagePublic.model_validate(m) for m in result.items],
+                               next_cursor=result.next_cursor)
+
+
+@router.post("/v1/retrieve", response_model=RetrieveResponse)
+def retrieve(body: RetrieveRequest, service: ChatServiceDep) -> RetrieveResponse:
+    """Ranked chunks for a query, without calling a language model."""
+    chunks = service.retrieve(body.bot_profile_id, body.query, top_k=body.top_k, mode=body.mode,
+                              min_score=body.min_score)
+    return RetrieveResponse(data=[RetrievedChunkPublic.model_validate(c, from_attributes=True) for c in chunks])

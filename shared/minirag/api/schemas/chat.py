@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from minirag.api.schemas.common import PublicModel, StrictModel
+
+MAX_MESSAGE_CHARS = 8000
+
+
+class ChatRequest(StrictModel):
+    bot_profile_id: uuid.UUID
+    message: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    chat_id: uuid.UUID | None = Field(default=None, description="Continue this chat; omit to start a new one")
+    stream: bool = Field(default=False, description="Answer as Server-Sent Events (text/event-stream)")
+    top_k: Annotated[int | None, Field(ge=1, le=50)] = None
+
+
+class Citation(PublicModel):
+    index: int = Field(description="The n of the [n] marker in the answer")
+    source_id: uuid.UUID
+    document_id: uuid.UUID
+    chunk_id: uuid.UUID
+    title: str | None
+    external_id: str | None
+    heading: str | None = None
+    page: int | None = None
+    snippet: str
+    score: float
+
+
+class UsagePublic(PublicModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost: float | None = None
+
+
+class ChatResponse(PublicModel):
+    chat_id: uuid.UUID
+    message_id: uuid.UUID
+    user_message_id: uuid.UUID
+    answer: str
+    citations: list[Citation]
+    retrieval_query: str
+    usage: UsagePublic
+
+
+class ChatPublic(PublicModel):
+    id: uuid.UUID
+    bot_profile_id: uuid.UUID
+    title: str | None
+    message_count: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost: float | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessagePublic(PublicModel):
+    id: uuid.UUID
+    chat_id: uuid.UUID
+    role: Literal["user", "assistant"]
+    content: str
+    citations: list[dict[str, Any]]
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    error: str | None
+    created_at: datetime
+
+
+class RetrieveRequest(StrictModel):
+    bot_profile_id: uuid.UUID
+    query: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    top_k: Annotated[int, Field(ge=1, le=100)] = 5
+    mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    min_score: Annotated[float | None, Field(ge=0, le=1, description="Defaults to the bot's min_score")] = None
+
+
+class RetrievedChunkPublic(PublicModel):
+    rank: int
+    chunk_id: uuid.UUID
+    source_id: uuid.UUID
+    document_id: uuid.UUID
+    title: str | None
+    external_id: str | None
+    heading: str | None
+    page: int | None
+    text: str
+    score: float = Field(description="Fusion (or single-mode) score; orders the results")
+    relevance: float | None = Field(description="Cosine similarity of query and chunk embeddings")
+
+
+class RetrieveResponse(PublicModel):
+    data: list[RetrievedChunkPublic]

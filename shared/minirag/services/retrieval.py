@@ -1,0 +1,124 @@
+"""Hybrid retrieval for one bot: dense (the bot's embedding model) + sparse BM25 prefetches fused
+with reciprocal-rank fusion in Qdrant, always filtered by tenant (TenantVectorStore) and bot.
+
+Only chunks of the *visible* version of an *active* source are returned: hits are checked against
+the sources' `ready_version` in the database, which is what makes a re-ingest switch atomically
+and keeps failed, half-written or deactivated data out of answers. Each hit also gets an absolute
+relevance — the cosine of query and chunk embeddings — on which the bot's `min_score` applies,
+because fused RRF scores only say how a chunk ranks, not whether it is relevant at all."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from minirag.db.models import BotProfile, Source
+from minirag.db.scope import TenantScope
+from minirag.settings import Settings
+from minirag.vectorstore.store import DENSE, TenantVectorStore, collection_name
+
+RetrievalMode = Literal["hybrid", "dense", "sparse"]
+RRF_K = 60
+PREFETCH_LIMIT = 100
+
+
+@dataclass
+class RetrievedChunk:
+    chunk_id: str
+    source_id: str
+    document_id: str
+    text: str
+    title: str | None
+    external_id: str | None
+    heading: str | None
+    page: int | None
+    score: float
+    relevance: float | None
+    rank: int
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    import numpy as np
+
+    va, vb = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
+    return float(va @ vb) / norm if norm else 0.0
+
+
+class RetrievalService:
+    def __init__(self, scope: TenantScope, settings: Settings, *, gateway: Any) -> None:
+        self._scope = scope
+        self._settings = settings
+        self._gateway = gateway
+
+    def embedding_key(self, bot: BotProfile) -> str | None:
+        if bot.embedding_model.startswith("local/"):
+            return None
+        if bot.provider_key_encrypted:
+            from minirag.security.fernet import decrypt_secret
+
+            return decrypt_secret(bot.provider_key_encrypted)
+        key = self._settings.embedding_api_key
+        return key.get_secret_value() if key else None
+
+    def retrieve(self, bot: BotProfile, query: str, *, top_k: int, mode: RetrievalMode = "hybrid",
+                 min_score: float | None = None) -> list[RetrievedChunk]:
+        from minirag.retrieval.sparse import encode_query
+
+        query_vector = self._gateway.embed([query], model=bot.embedding_model,
+                                           api_key=self.embedding_key(bot))[0]
+        sparse = encode_query(query)
+        store = TenantVectorStore(
+            collection_name(self._settings.qdrant_collection_prefix, bot.embedding_model, len(query_vector)),
+            self._scope.tenant_id,
+        )
+        # Ask for a few more than top_k: some hits may belong to superseded versions.
+        hits = store.search(
+            bot_profile_id=bot.id,
+            dense=query_vector if mode in ("hybrid", "dense") else None,
+            sparse=(sparse.indices, sparse.values) if mode in ("hybrid", "sparse") else None,
+            limit=top_k + 10, prefetch_limit=max(PREFETCH_LIMIT, top_k * 4), rrf_k=RRF_K,
+            with_dense_vectors=True,
+        )
+        visible = self._visible_versions({h.payload.get("source_id") for h in hits})
+        threshold = bot.min_score if min_score is None else min_score
+        results: list[RetrievedChunk] = []
+        for hit in hits:
+            payload = hit.payload
+            if visible.get(payload.get("source_id")) != payload.get("version"):
+                continue
+            relevance = _cosine(query_vector, hit.vector) if hit.vector is not None else None
+            if relevance is not None and relevance < threshold:
+                continue
+            results.append(RetrievedChunk(
+                chunk_id=str(payload.get("chunk_id") or hit.id), source_id=str(payload["source_id"]),
+                document_id=str(payload.get("document_id")), text=str(payload.get("text", "")),
+                title=payload.get("title"), external_id=payload.get("external_id"),
+                heading=payload.get("heading"), page=payload.get("page"), score=hit.score,
+                relevance=relevance, rank=len(results) + 1,
+            ))
+            if len(results) == top_k:
+                break
+        return results
+
+    def _visible_versions(self, source_ids: set[Any]) -> dict[str, int]:
+        ids = []
+        for value in source_ids:
+            try:
+                ids.append(uuid.UUID(str(value)))
+            except ValueError:
+                continue
+        if not ids:
+            return {}
+        rows = self._scope.execute(
+            select(Source.id, Source.ready_version)
+            .where(Source.tenant_id == self._scope.tenant_id, Source.id.in_(ids), Source.is_active.is_(True),
+                   Source.ready_version.is_not(None))
+        ).all()
+        return {str(row[0]): int(row[1]) for row in rows}
+
+
+__all__ = ["RetrievalService", "RetrievedChunk", "RetrievalMode", "DENSE"]
