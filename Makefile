@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: dev test install install-test migrate lint clean
+.PHONY: dev test install install-test migrate lint clean \
+        up down localstack localstack-install dev-aws test-e2e sam-install sam-validate sam-build sizes cold-start
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +28,13 @@ install-test: $(VENV)/.installed-test
 
 ## Serve the whole API on http://$(HOST):$(PORT) on the embedded default (SQLite, Qdrant local
 ## mode, in-process queue, offline models). Data and generated secrets live in .minirag/.
-dev: $(VENV)/.installed
+dev: $(VENV)/.installed .minirag/models/.prepared
 	$(BIN)/minirag dev --host $(HOST) --port $(PORT)
+
+# One-time: re-optimise the offline MiniLM model for this machine (kept only if faster and as good).
+.minirag/models/.prepared: $(VENV)/.installed
+	$(BIN)/python -m minirag.llm.offline prepare .minirag/models
+	touch $@
 
 ## The whole test suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set).
 test: $(VENV)/.installed-test
@@ -42,3 +48,84 @@ lint: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) .minirag .pytest_cache
+
+# ---------------------------------------------------------------------------------------------------
+# AWS locally and deployment. Tools with their own pins live in their own environments under .tools/
+# (git-ignored), never in .venv: LocalStack's runtime (Python 3.13) and the SAM CLI.
+
+TOOLS          := .tools
+LOCALSTACK_VENV := $(TOOLS)/localstack-venv
+SAM_VENV       := $(TOOLS)/sam-venv
+LOCALSTACK_PORT ?= 4566
+# Python 3.13 for LocalStack's runtime and 3.12 for `sam build` (the Lambda runtime): pyenv's first.
+PYENV_ROOT     ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PYTHON313      ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
+PYTHON312      ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+SAM            := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+# Container-image functions: `sam build` needs Docker for them (test_packaging checks this list).
+SAM_IMAGE_FUNCTIONS := ChatFunction IngestFunction
+
+# `make dev-aws`: the local runner on AWS services, by environment only. Defaults are the
+# docker-compose services; `make dev-aws DATABASE_URL= QDRANT_URL=` keeps SQLite and Qdrant local mode.
+AWS_ENDPOINT_URL ?= http://127.0.0.1:$(LOCALSTACK_PORT)
+DATABASE_URL     ?= postgresql://minirag:minirag@127.0.0.1:5432/minirag
+QDRANT_URL       ?= http://127.0.0.1:6333
+DEV_AWS_ENV = QUEUE_BACKEND=sqs STORAGE_BACKEND=s3 AWS_ENDPOINT_URL=$(AWS_ENDPOINT_URL) \
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} \
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test} DATABASE_URL=$(DATABASE_URL) QDRANT_URL=$(QDRANT_URL)
+
+## docker-compose: PostgreSQL, Qdrant and LocalStack (healthy), then the bootstrap (queue, DLQ, bucket, migrations).
+up:
+	docker compose up -d --wait postgres qdrant localstack
+	docker compose run --rm bootstrap
+
+down:
+	docker compose down
+
+$(LOCALSTACK_VENV)/.installed: infra/localstack/requirements.txt
+	@test -n "$(PYTHON313)" || { echo "LocalStack's runtime needs Python 3.13 (pyenv install 3.13)"; exit 1; }
+	rm -rf $(LOCALSTACK_VENV)
+	$(PYTHON313) -m venv $(LOCALSTACK_VENV)
+	$(LOCALSTACK_VENV)/bin/pip install -q --upgrade pip
+	$(LOCALSTACK_VENV)/bin/pip install -q -r infra/localstack/requirements.txt
+	touch $@
+
+localstack-install: $(LOCALSTACK_VENV)/.installed
+
+## LocalStack without Docker on http://127.0.0.1:$(LOCALSTACK_PORT) (foreground; Ctrl-C stops it).
+localstack: $(LOCALSTACK_VENV)/.installed
+	LOCALSTACK_VENV=$(LOCALSTACK_VENV) infra/localstack/run.sh $(LOCALSTACK_PORT)
+
+## The whole API on LocalStack's SQS and S3 (+ compose's PostgreSQL/Qdrant); bootstraps first (idempotent).
+dev-aws: $(VENV)/.installed
+	$(DEV_AWS_ENV) $(BIN)/minirag bootstrap-aws
+	$(DEV_AWS_ENV) $(BIN)/minirag dev --host $(HOST) --port $(PORT)
+
+## End-to-end on LocalStack (started here without Docker, or LOCALSTACK_URL). MINIRAG_REQUIRE_E2E=1: no skips.
+test-e2e: $(VENV)/.installed-test $(if $(LOCALSTACK_URL),,$(LOCALSTACK_VENV)/.installed)
+	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+$(SAM_VENV)/.installed: infra/sam/requirements.txt
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --upgrade pip
+	$(SAM_VENV)/bin/pip install -q -r infra/sam/requirements.txt
+	touch $@
+
+sam-install: $(SAM_VENV)/.installed
+
+sam-validate: $(SAM_VENV)/.installed
+	$(SAM) validate --lint
+
+## The layer and the zip functions, no container (the image functions need Docker: plain `sam build`).
+sam-build: $(SAM_VENV)/.installed
+	@test -n "$(PYTHON312)" || { echo "sam build for python3.12 needs Python 3.12 on PATH"; exit 1; }
+	PATH=$(dir $(PYTHON312)):$$PATH $(SAM) build $(foreach f,$(SAM_IMAGE_FUNCTIONS),--exclude $(f))
+
+## Unzipped size of each function as deployed (Lambda platform wheels); fails over 250 MB for zips.
+sizes: $(VENV)/.installed
+	$(BIN)/python infra/sizes.py
+
+## Cold and warm request times of every function (fresh interpreters, median of 5).
+cold-start: $(VENV)/.installed
+	$(BIN)/python bench/cold_start.py

@@ -1,0 +1,530 @@
+"""`LLMGateway`: the one place the code base calls LiteLLM.
+
+Why one place: retries, error mapping and usage/cost accounting must be identical for every
+provider, offline ``local/...`` models included, and LiteLLM's 2.4 s import must happen only when
+a model is actually called (constructing a gateway is free; cold starts of functions that never
+call a model do not pay for it).
+
+Errors leave as `minirag.errors` only: `RateLimited` (provider throttling, after retries),
+`UpstreamUnavailable` with code ``provider_auth_failed`` (bad provider key),
+``provider_rejected_request`` (the provider refused the request as such),
+``offline_model_unavailable`` (a ``local/`` model's files are missing or altered) or the default
+``upstream_unavailable`` (connection, timeout, 5xx, after retries). Messages name the model,
+never the key, and never carry provider text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from minirag.errors import AppError, RateLimited, UpstreamUnavailable
+
+log = logging.getLogger(__name__)
+
+LOCAL_PREFIX = "local/"
+_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+_litellm: ModuleType | None = None
+_litellm_lock = threading.Lock()
+
+
+def _load_litellm(models_dir: str | None, offline_threads: int | None = None) -> ModuleType:
+    """Import LiteLLM once per process, after registering the offline providers."""
+    global _litellm
+    from minirag.llm.offline import register_offline_providers
+
+    with _litellm_lock:
+        register_offline_providers(models_dir, threads=offline_threads)
+        if _litellm is None:
+            import litellm
+
+            litellm.suppress_debug_info = True  # no "Give Feedback" banners on stdout
+            _litellm = litellm
+        return _litellm
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost: float | None
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Retryable:
+    """Internal marker: the wrapped AppError may succeed on another attempt."""
+
+    error: AppError
+    retry_after: float | None
+
+
+def _count_tokens(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+def _redact(text: str, api_key: str | None) -> str:
+    if api_key:
+        text = text.replace(api_key, "***")
+    return re.sub(r"\b(sk|key|pk)-[A-Za-z0-9_\-]{6,}", r"\1-***", text)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    try:
+        value = headers.get("retry-after") if headers is not None else None
+        return float(value) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _caused_by_offline_model_files(exc: BaseException) -> bool:
+    from minirag.llm.offline import ModelFileError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ModelFileError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+class LLMGateway:
+    """Embeddings and chat completions through LiteLLM with one retry and error policy.
+
+    ``max_attempts`` counts the first try. Backoff is exponential with "equal jitter"
+    (half fixed, half random) capped at ``max_delay``, and honours a provider's Retry-After
+    when it is not longer than ``max_delay``. ``sleep`` is injectable so tests do not wait.
+    ``models_dir`` and ``offline_threads`` configure ``local/minilm`` (see
+    `minirag.llm.offline.prepare_minilm`) before its first use in the process.
+    """
+
+    def __init__(
+        self,
+        *,
+        models_dir: str | None = None,
+        offline_threads: int | None = None,
+        max_attempts: int = 4,
+        base_delay: float = 0.5,
+        max_delay: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.models_dir = models_dir
+        self.offline_threads = offline_threads
+        self.max_attempts = max(1, max_attempts)
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._sleep = sleep
+        self._random = random.Random()
+
+    # ---- plumbing ---------------------------------------------------------------------------
+
+    def _litellm(self) -> ModuleType:
+        return _load_litellm(self.models_dir, self.offline_threads)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        delay = backoff / 2 + self._random.uniform(0, backoff / 2)
+        if retry_after is not None and retry_after <= self.max_delay:
+            delay = max(delay, retry_after)
+        return delay
+
+    def _translate(self, exc: Exception, *, model: str, api_key: str | None) -> AppError | _Retryable | None:
+        """Map a LiteLLM/provider exception to a client-safe AppError (or None: not ours)."""
+        import openai
+
+        litellm = self._litellm()
+        log.warning(
+            "model call failed: model=%s error=%s status=%s detail=%s",
+            model,
+            type(exc).__name__,
+            getattr(exc, "status_code", None),
+            _redact(str(exc), api_key)[:500],
+        )
+        if _caused_by_offline_model_files(exc):
+            return UpstreamUnavailable(
+                f"The offline model '{model}' is not installed correctly on this deployment.",
+                code="offline_model_unavailable",
+            )
+        if isinstance(exc, openai.RateLimitError):
+            return _Retryable(
+                RateLimited(
+                    f"The model provider is rate limiting requests for model '{model}'; retry later."
+                ),
+                _retry_after(exc),
+            )
+        if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+            return UpstreamUnavailable(
+                f"The model provider rejected the credentials for model '{model}'; "
+                "check the bot's provider key.",
+                code="provider_auth_failed",
+            )
+        if isinstance(exc, litellm.ContextWindowExceededError):
+            return UpstreamUnavailable(
+                f"The request is too long for model '{model}'.", code="provider_rejected_request"
+            )
+        if isinstance(exc, litellm.ContentPolicyViolationError):
+            return UpstreamUnavailable(
+                f"The model provider refused the content for model '{model}'.",
+                code="provider_rejected_request",
+            )
+        if isinstance(exc, openai.NotFoundError):
+            return UpstreamUnavailable(
+                f"The model provider does not know model '{model}'; check the bot's model name.",
+                code="provider_rejected_request",
+            )
+        if isinstance(exc, (openai.BadRequestError, openai.UnprocessableEntityError)):
+            return UpstreamUnavailable(
+                f"The model provider rejected the request for model '{model}'.",
+                code="provider_rejected_request",
+            )
+        if isinstance(exc, openai.APITimeoutError):
+            return _Retryable(
+                UpstreamUnavailable(f"The model provider timed out for model '{model}'; retry later."), None
+            )
+        if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500:
+            return UpstreamUnavailable(
+                f"The model provider rejected the request for model '{model}'.",
+                code="provider_rejected_request",
+            )
+        if isinstance(exc, openai.OpenAIError):  # connection errors, 5xx, unclassified API errors
+            return _Retryable(
+                UpstreamUnavailable(f"The model provider is unavailable for model '{model}'; retry later."),
+                _retry_after(exc),
+            )
+        return None
+
+    def _call(self, fn: Callable[..., Any], *, model: str, api_key: str | None, **kwargs: Any) -> Any:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return fn(model=model, **self._auth(api_key), **kwargs)
+            except AppError:
+                raise
+            except Exception as exc:
+                outcome = self._translate(exc, model=model, api_key=api_key)
+                if outcome is None:
+                    raise
+                if not isinstance(outcome, _Retryable):
+                    raise outcome from None
+                if attempt == self.max_attempts:
+                    raise outcome.error from None
+                self._sleep(self._delay(attempt, outcome.retry_after))
+        raise AssertionError("unreachable")
+
+    async def _acall(self, fn: Callable[..., Any], *, model: str, api_key: str | None, **kwargs: Any) -> Any:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return await fn(model=model, **self._auth(api_key), **kwargs)
+            except AppError:
+                raise
+            except Exception as exc:
+                outcome = self._translate(exc, model=model, api_key=api_key)
+                if outcome is None:
+                    raise
+                if not isinstance(outcome, _Retryable):
+                    raise outcome from None
+                if attempt == self.max_attempts:
+                    raise outcome.error from None
+                await asyncio.sleep(self._delay(attempt, outcome.retry_after))
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _auth(api_key: str | None) -> dict[str, Any]:
+        # max_retries=0: the gateway owns retries (the OpenAI SDK would otherwise retry too).
+        extra: dict[str, Any] = {"max_retries": 0}
+        if api_key:
+            extra["api_key"] = api_key
+        return extra
+
+    # ---- embeddings -------------------------------------------------------------------------
+
+    @staticmethod
+    def _vectors(response: Any, expected: int, model: str, mocked: bool) -> list[list[float]]:
+        items = sorted(response.data, key=lambda item: item["index"])
+        vectors = [list(item["embedding"]) for item in items]
+        if mocked and len(vectors) == 1 and expected > 1:
+            vectors = vectors * expected  # LiteLLM's mock_response embedding returns one vector
+        if len(vectors) != expected:
+            raise UpstreamUnavailable(
+                f"The embedding model '{model}' returned {len(vectors)} vectors for {expected} inputs."
+            )
+        return vectors
+
+    def embed(
+        self,
+        texts: list[str],
+        *,
+        model: str,
+        api_key: str | None = None,
+        batch_size: int = 64,
+        timeout: float = 60,
+        **kwargs: Any,
+    ) -> list[list[float]]:
+        """One vector per text, in order; ``batch_size`` texts per provider call."""
+        if not texts:
+            return []
+        litellm = self._litellm()
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), batch_size):
+            batch = list(texts[start : start + batch_size])
+            response = self._call(
+                litellm.embedding, model=model, api_key=api_key, input=batch, timeout=timeout, **kwargs
+            )
+            vectors += self._vectors(response, len(batch), model, "mock_response" in kwargs)
+        return vectors
+
+    async def aembed(
+        self,
+        texts: list[str],
+        *,
+        model: str,
+        api_key: str | None = None,
+        batch_size: int = 64,
+        timeout: float = 60,
+        **kwargs: Any,
+    ) -> list[list[float]]:
+        if not texts:
+            return []
+        litellm = self._litellm()
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), batch_size):
+            batch = list(texts[start : start + batch_size])
+            response = await self._acall(
+                litellm.aembedding, model=model, api_key=api_key, input=batch, timeout=timeout, **kwargs
+            )
+            vectors += self._vectors(response, len(batch), model, "mock_response" in kwargs)
+        return vectors
+
+    # ---- chat -------------------------------------------------------------------------------
+
+    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """USD cost from LiteLLM's bundled price map; None for offline or unpriced models."""
+        if model.startswith(LOCAL_PREFIX):
+            return None
+        try:
+            prompt_cost, completion_cost = self._litellm().cost_per_token(
+                model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+            )
+            return float(prompt_cost + completion_cost)
+        except Exception:
+            return None
+
+    def _completion(self, response: Any, model: str) -> Completion:
+        choice = response.choices[0]
+        usage = getattr(response, "usage", None)
+        text = choice.message.content or ""
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        cost: float | None = None
+        if not model.startswith(LOCAL_PREFIX):
+            try:
+                cost = float(self._litellm().completion_cost(completion_response=response))
+            except Exception:
+                cost = self.cost(model, prompt_tokens, completion_tokens)
+        return Completion(
+            text=text,
+            model=model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=int(getattr(usage, "total_tokens", 0) or prompt_tokens + completion_tokens),
+            cost=cost,
+            finish_reason=getattr(choice, "finish_reason", None),
+        )
+
+    @staticmethod
+    def _chat_args(temperature: float, max_tokens: int, timeout: float) -> dict[str, Any]:
+        # drop_params: providers that refuse a parameter (e.g. temperature on reasoning models)
+        # get the call without it instead of failing every chat for that bot.
+        return {"temperature": temperature, "max_tokens": max_tokens, "timeout": timeout, "drop_params": True}
+
+    def complete(
+        self,
+        messages: list[dict],
+        *,
+        model: str,
+        temperature: float,
+        max_tokens: int,
+        api_key: str | None = None,
+        timeout: float = 60,
+        **kwargs: Any,
+    ) -> Completion:
+        litellm = self._litellm()
+        response = self._call(
+            litellm.completion,
+            model=model,
+            api_key=api_key,
+            messages=messages,
+            **self._chat_args(temperature, max_tokens, timeout),
+            **kwargs,
+        )
+        return self._completion(response, model)
+
+    async def acomplete(
+        self,
+        messages: list[dict],
+        *,
+        model: str,
+        temperature: float,
+        max_tokens: int,
+        api_key: str | None = None,
+        timeout: float = 60,
+        **kwargs: Any,
+    ) -> Completion:
+        litellm = self._litellm()
+        response = await self._acall(
+            litellm.acompletion,
+            model=model,
+            api_key=api_key,
+            messages=messages,
+            **self._chat_args(temperature, max_tokens, timeout),
+            **kwargs,
+        )
+        return self._completion(response, model)
+
+    def stream(
+        self,
+        messages: list[dict],
+        *,
+        model: str,
+        temperature: float,
+        max_tokens: int,
+        api_key: str | None = None,
+        timeout: float = 60,
+        **kwargs: Any,
+    ) -> CompletionStream:
+        """Start a streamed completion (retried until the first byte); iterate for text deltas."""
+        litellm = self._litellm()
+        chunks = self._call(
+            litellm.completion,
+            model=model,
+            api_key=api_key,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            **self._chat_args(temperature, max_tokens, timeout),
+            **kwargs,
+        )
+        return CompletionStream(self, chunks, model=model, messages=messages, api_key=api_key)
+
+
+class CompletionStream:
+    """Iterate for text deltas; after exhaustion ``result`` holds the usage and cost.
+
+    Usage comes from the provider's final chunk (``include_usage``) when it sends one, else it
+    is counted with LiteLLM's tokenizer for the model (or a word/punctuation count).
+    Errors mid-stream are mapped like any other call but not retried: text was already sent.
+    """
+
+    def __init__(
+        self,
+        gateway: LLMGateway,
+        chunks: Any,
+        *,
+        model: str,
+        messages: list[dict],
+        api_key: str | None,
+    ) -> None:
+        self._gateway = gateway
+        self._chunks = chunks
+        self._model = model
+        self._messages = messages
+        self._api_key = api_key
+        self._parts: list[str] = []
+        self._usage: Any = None
+        self._finish_reason: str | None = None
+        self._result: Completion | None = None
+        self._deltas: Iterator[str] | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        """The same underlying iterator each time: a second loop continues where one stopped."""
+        if self._deltas is None:
+            self._deltas = self._read()
+        return self._deltas
+
+    def _read(self) -> Iterator[str]:
+        try:
+            for chunk in self._chunks:
+                usage = getattr(chunk, "usage", None)
+                if usage is not None and getattr(usage, "total_tokens", None):
+                    self._usage = usage
+                for choice in getattr(chunk, "choices", None) or []:
+                    if getattr(choice, "finish_reason", None):
+                        self._finish_reason = choice.finish_reason
+                    delta = getattr(getattr(choice, "delta", None), "content", None)
+                    if delta:
+                        self._parts.append(delta)
+                        yield delta
+        except AppError:
+            raise
+        except Exception as exc:
+            outcome = self._gateway._translate(exc, model=self._model, api_key=self._api_key)
+            if outcome is None:
+                raise
+            raise (outcome.error if isinstance(outcome, _Retryable) else outcome) from None
+        self._result = self._finish()
+
+    def _finish(self) -> Completion:
+        text = "".join(self._parts)
+        if self._usage is not None:
+            prompt_tokens = int(self._usage.prompt_tokens or 0)
+            completion_tokens = int(self._usage.completion_tokens or 0)
+        else:
+            prompt_tokens, completion_tokens = self._count(text)
+        return Completion(
+            text=text,
+            model=self._model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+            cost=self._gateway.cost(self._model, prompt_tokens, completion_tokens),
+            finish_reason=self._finish_reason,
+        )
+
+    def _count(self, text: str) -> tuple[int, int]:
+        if not self._model.startswith(LOCAL_PREFIX):
+            try:
+                litellm = self._gateway._litellm()
+                return (
+                    int(litellm.token_counter(model=self._model, messages=self._messages)),
+                    int(litellm.token_counter(model=self._model, text=text)),
+                )
+            except Exception:
+                pass
+        prompt = " ".join(str(m.get("content") or "") for m in self._messages)
+        return _count_tokens(prompt), _count_tokens(text)
+
+    @property
+    def done(self) -> bool:
+        return self._result is not None
+
+    @property
+    def result(self) -> Completion:
+        if self._result is None:
+            raise RuntimeError("the stream has not been read to the end yet")
+        return self._result
+
+    def text(self) -> str:
+        """Read the rest of the stream and return the whole text."""
+        for _ in self:
+            pass
+        return self.result.text
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if callable(close):
+            close()

@@ -1,0 +1,176 @@
+"""BM25 sparse vectors for a Qdrant sparse vector configured with ``Modifier.IDF``.
+
+Qdrant computes the IDF part server-side from the stored collection, so a document vector
+carries only BM25's saturated term frequency and a query vector carries each distinct term
+once with weight 1.0. The conventions follow fastembed's ``Qdrant/bm25`` (k1 1.2, b 0.75,
+avgdl 256, lowercase word tokens, English stopwords, Snowball English stems, tokens longer
+than 40 characters dropped, term id = ``abs(murmur3_32(stem))``), so the same text always maps
+to the same ids in every process without a vocabulary file.
+
+This module imports neither qdrant_client nor numpy: build ``models.SparseVector(indices=...,
+values=...)`` at the call site.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = [
+    "BM25_AVGDL",
+    "BM25_B",
+    "BM25_K1",
+    "ENGLISH_STOPWORDS",
+    "SparseTerms",
+    "encode_document",
+    "encode_query",
+    "murmur3_32",
+    "term_id",
+    "terms",
+]
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+#: Average document length in (stopword-free) tokens; fastembed's Qdrant/bm25 default.
+BM25_AVGDL = 256.0
+MAX_TOKEN_CHARS = 40
+
+#: NLTK's English stopword list (the one fastembed's Qdrant/bm25 ships as english.txt).
+ENGLISH_STOPWORDS: frozenset[str] = frozenset(
+    """
+    i me my myself we our ours ourselves you you're you've you'll you'd your yours yourself
+    yourselves he him his himself she she's her hers herself it it's its itself they them their
+    theirs themselves what which who whom this that that'll these those am is are was were be
+    been being have has had having do does did doing a an the and but if or because as until
+    while of at by for with about against between into through during before after above below
+    to from up down in out on off over under again further then once here there when where why
+    how all any both each few more most other some such no nor not only own same so than too
+    very s t can will just don don't should should've now d ll m o re ve y ain aren aren't
+    couldn couldn't didn didn't doesn doesn't hadn hadn't hasn hasn't haven haven't isn isn't ma
+    mightn mightn't mustn mustn't needn needn't shan shan't shouldn shouldn't wasn wasn't weren
+    weren't won won't wouldn wouldn't
+    """.split()
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_stemmers = threading.local()
+
+
+@dataclass(frozen=True, slots=True)
+class SparseTerms:
+    """A sparse vector as Qdrant wants it: parallel lists of term ids and weights."""
+
+    indices: list[int]
+    values: list[float]
+
+    def as_dict(self) -> dict[str, list]:
+        return {"indices": self.indices, "values": self.values}
+
+
+def murmur3_32(data: bytes, seed: int = 0) -> int:
+    """MurmurHash3 x86 32-bit, signed like ``mmh3.hash`` (so ids match fastembed's)."""
+    c1, c2, mask = 0xCC9E2D51, 0x1B873593, 0xFFFFFFFF
+    h = seed & mask
+    length = len(data)
+    nblocks = length // 4
+    for i in range(0, nblocks * 4, 4):
+        k = int.from_bytes(data[i : i + 4], "little")
+        k = (k * c1) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        k = (k * c2) & mask
+        h ^= k
+        h = ((h << 13) | (h >> 19)) & mask
+        h = (h * 5 + 0xE6546B64) & mask
+    tail = data[nblocks * 4 :]
+    k = 0
+    if len(tail) >= 3:
+        k ^= tail[2] << 16
+    if len(tail) >= 2:
+        k ^= tail[1] << 8
+    if tail:
+        k ^= tail[0]
+        k = (k * c1) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        k = (k * c2) & mask
+        h ^= k
+    h ^= length
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & mask
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & mask
+    h ^= h >> 16
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def term_id(stem: str) -> int:
+    """Stable non-negative id of a stem (fits Qdrant's u32 sparse indices)."""
+    return abs(murmur3_32(stem.encode("utf-8")))
+
+
+def _stemmer():
+    """One Snowball stemmer per thread: the pure-Python stemmer keeps state while stemming."""
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = snowballstemmer.stemmer("english")
+        _stemmers.english = stemmer
+    return stemmer
+
+
+@lru_cache(maxsize=262_144)
+def _token_term(token: str) -> tuple[str, int] | None:
+    """(stem, id) of a lowercase token, or None for stopwords; cached since stemming dominates cost."""
+    if token in ENGLISH_STOPWORDS or len(token) > MAX_TOKEN_CHARS:
+        return None
+    stem = _stemmer().stemWord(token)
+    if not stem:
+        return None
+    return stem, term_id(stem)
+
+
+def terms(text: str) -> list[str]:
+    """The stems BM25 counts in ``text``, in order (stopwords dropped)."""
+    out = []
+    for token in _WORD.findall(text.lower()):
+        term = _token_term(token)
+        if term is not None:
+            out.append(term[0])
+    return out
+
+
+def _term_ids(text: str) -> list[int]:
+    out = []
+    for token in _WORD.findall(text.lower()):
+        term = _token_term(token)
+        if term is not None:
+            out.append(term[1])
+    return out
+
+
+def encode_document(
+    text: str, *, k1: float = BM25_K1, b: float = BM25_B, avgdl: float = BM25_AVGDL
+) -> SparseTerms:
+    """BM25 term-frequency part per distinct term: ``tf*(k1+1) / (tf + k1*(1-b+b*dl/avgdl))``.
+
+    ``dl`` is the number of counted (stopword-free) tokens, as in fastembed. Ids are sorted so
+    equal texts give equal vectors.
+    """
+    ids = _term_ids(text)
+    if not ids:
+        return SparseTerms([], [])
+    norm = k1 * (1.0 - b + b * len(ids) / avgdl)
+    counts = sorted(Counter(ids).items())
+    return SparseTerms(
+        indices=[i for i, _ in counts],
+        values=[tf * (k1 + 1.0) / (tf + norm) for _, tf in counts],
+    )
+
+
+def encode_query(text: str) -> SparseTerms:
+    """Each distinct query term once with weight 1.0; Qdrant multiplies in the IDF."""
+    ids = sorted(set(_term_ids(text)))
+    return SparseTerms(indices=ids, values=[1.0] * len(ids))
