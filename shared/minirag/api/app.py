@@ -9,7 +9,6 @@ from fastapi.routing import APIRoute
 from minirag import __version__
 from minirag.api.errors import install_error_handlers
 from minirag.api.middleware import RequestContextMiddleware
-from minirag.settings import get_settings
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -28,5 +27,5 @@ def build_app(*routers: APIRouter, title: str) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=get_settings().max_request_bytes)
+    app.add_middleware(RequestContextMiddleware)  # reads MAX_REQUEST_BYTES per request, not at import
     return app

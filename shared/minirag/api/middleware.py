@@ -5,6 +5,7 @@ catch-all that turns an unexpected exception into a 500 envelope without leaking
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from minirag.observability import logger
+from minirag.settings import get_settings
 
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -28,9 +30,16 @@ def _json_body(status: int, code: str, message: str, request_id: str, details: A
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int | None = None) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self._max_body_bytes = max_body_bytes
+
+    @property
+    def max_body_bytes(self) -> int:
+        """MAX_REQUEST_BYTES from the (cached) settings, read at request time rather than at import."""
+        if self._max_body_bytes is not None:
+            return self._max_body_bytes
+        return get_settings().max_request_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,11 +49,14 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         logger.append_keys(request_id=request_id)
         started = False
+        status = 500
+        began = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = int(message["status"])
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message = {**message, "headers": headers}
@@ -86,7 +98,10 @@ class RequestContextMiddleware:
                 await respond(500, _json_body(500, "internal_error",
                                               "internal error; quote the request_id when reporting it", request_id))
         finally:
-            logger.remove_keys(["request_id"])
+            # One access line per request (never headers or bodies: they carry credentials).
+            logger.info("request", extra={"method": scope.get("method"), "path": scope.get("path"), "status": status,
+                                          "duration_ms": round((time.perf_counter() - began) * 1000, 2)})
+            logger.remove_keys(["request_id", "tenant_id"])
 
 
 class _BodyTooLarge(HTTPException):

@@ -91,7 +91,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         if created_at.tzinfo is None:
             raise ValueError("naive timestamp")
         return created_at, uuid.UUID(data["i"])
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
         raise InvalidInput("cursor", "malformed cursor; pass the next_cursor of a previous page") from None
 
 

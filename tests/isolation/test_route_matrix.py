@@ -1,0 +1,351 @@
+"""The isolation matrix, generated from template.yaml: for every route, tenant B's token on tenant
+A's data. An `{id}` route answers B with a 404 byte-identical to the one for a random missing id and
+changes nothing of A's; a list never shows A's items to B; a body reference to A's bot is a 404
+naming the field and creates nothing. A template route without a case here fails the suite."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from sqlalchemy import text
+
+from minirag.db.engine import get_engine
+from minirag.local.template import load_template
+from minirag.queue.publisher import get_memory_queue
+from tests.assertions import assert_error
+from tests.factories import make_bot_profile, make_source
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_ROUTE_KEYS = sorted(r.route_key for r in load_template(str(ROOT / "template.yaml")).routes)
+
+
+# -- the cases ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ForeignId:
+    """B calls the route with the id of A's `target`; the 404 must equal the one for a missing id."""
+
+    target: str
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ListRoute:
+    """B lists; none of A's `targets` may appear (and A's own list does show them)."""
+
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ForeignRef:
+    """B sends a body referring to A's objects (`refs`: body field -> A's target); 404 naming the field."""
+
+    body: Callable[[dict[str, str]], dict[str, Any]]
+    refs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class OwnCreate:
+    """A route that only creates for the caller's tenant: what B creates never shows up for A."""
+
+    body: dict[str, Any]
+    list_path: str
+
+
+@dataclass(frozen=True)
+class SelfView:
+    """A route about the caller itself: B sees B, never A."""
+
+
+@dataclass(frozen=True)
+class Exempt:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Case:
+    check: Any
+    # e.g. (pytest.mark.xfail(strict=False, reason="chat issue"),) while a route's handler is unfinished
+    marks: tuple[Any, ...] = field(default_factory=tuple)
+
+
+RENAME = {"name": "renamed by tenant B"}
+
+CASES: dict[str, Case] = {
+    # tenants / auth
+    "POST /v1/tenants": Case(Exempt("unauthenticated bootstrap: creates a new tenant and reads none")),
+    "POST /v1/auth/token": Case(Exempt("unauthenticated login: the tenant is the one the email and password belong to")),
+    "GET /v1/tenants/me": Case(SelfView()),
+    # api tokens
+    "POST /v1/api-tokens": Case(OwnCreate({"name": "b-token"}, "/v1/api-tokens")),
+    "GET /v1/api-tokens": Case(ListRoute(("api_token",))),
+    "DELETE /v1/api-tokens/{id}": Case(ForeignId("api_token")),
+    # bot profiles
+    "POST /v1/bot-profiles": Case(OwnCreate({"name": "b-bot"}, "/v1/bot-profiles")),
+    "GET /v1/bot-profiles": Case(ListRoute(("bot",))),
+    "GET /v1/bot-profiles/{id}": Case(ForeignId("bot")),
+    "PATCH /v1/bot-profiles/{id}": Case(ForeignId("bot", RENAME)),
+    "DELETE /v1/bot-profiles/{id}": Case(ForeignId("bot")),
+    # sources
+    "POST /v1/sources": Case(ForeignRef(
+        lambda ids: {"bot_profile_id": ids["bot_profile_id"], "name": "b-source", "source_type": "text",
+                     "content": "B's text"},
+        {"bot_profile_id": "bot"})),
+    "GET /v1/sources": Case(ListRoute(("text_source", "upload_source"))),
+    "GET /v1/sources/{id}": Case(ForeignId("text_source")),
+    "PATCH /v1/sources/{id}": Case(ForeignId("text_source", {"name": "renamed by B", "content": "B was here"})),
+    "DELETE /v1/sources/{id}": Case(ForeignId("text_source")),
+    "POST /v1/sources/{id}/upload-url": Case(ForeignId("upload_source")),
+    "POST /v1/sources/{id}/ingest": Case(ForeignId("text_source")),
+    # chat
+    "POST /v1/chat": Case(ForeignRef(
+        lambda ids: {"bot_profile_id": ids["bot_profile_id"], "message": "what does A know?"},
+        {"bot_profile_id": "bot"})),
+    "GET /v1/chat/{id}": Case(ForeignId("chat")),
+    "GET /v1/chat/{id}/messages": Case(ForeignId("chat")),
+    "POST /v1/retrieve": Case(ForeignRef(
+        lambda ids: {"bot_profile_id": ids["bot_profile_id"], "query": "office hours"},
+        {"bot_profile_id": "bot"})),
+}
+
+
+def _params() -> list[Any]:
+    params = []
+    for key in TEMPLATE_ROUTE_KEYS:
+        case = CASES.get(key)
+        marks = list(case.marks) if case else []
+        if case and isinstance(case.check, Exempt):
+            marks.append(pytest.mark.skip(reason=f"exempt: {case.check.reason}"))
+        params.append(pytest.param(key, id=key, marks=marks))
+    return params
+
+
+# -- tenant A's world ----------------------------------------------------------------------------
+
+@dataclass
+class World:
+    ids: dict[str, str]
+
+
+@pytest.fixture
+def world(api, tenant_a) -> World:
+    """Tenant A with one of everything: a bot, a text and an upload source, a chat, its API token."""
+    bot = make_bot_profile(api, tenant_a)
+    text_source = make_source(api, tenant_a, bot["id"])
+    upload_source = make_source(api, tenant_a, bot["id"], source_type="upload", content=None, filename="a.txt")
+    chat = api.post("/v1/chat", {"bot_profile_id": bot["id"], "message": "When does the office open?"},
+                    token=tenant_a.token)
+    assert chat.status == 200, chat.body
+    get_memory_queue().clear()
+    return World({"bot": bot["id"], "text_source": text_source["id"], "upload_source": upload_source["id"],
+                  "api_token": tenant_a.api_token_id, "chat": chat.json["chat_id"]})
+
+
+def snapshot(api, tenant, world: World) -> dict[str, Any]:
+    """Everything tenant A can see of its data, read as A."""
+    def ok(response):
+        assert response.status == 200, response.body
+        return response.json
+
+    tokens = ok(api.get("/v1/api-tokens", token=tenant.token, query={"limit": 100}))["data"]
+    return {
+        "me": ok(api.get("/v1/tenants/me", token=tenant.token)),
+        "api_tokens": [{k: v for k, v in t.items() if k != "last_used_at"} for t in tokens],
+        "bots": ok(api.get("/v1/bot-profiles", token=tenant.token, query={"limit": 100})),
+        "bot": ok(api.get(f"/v1/bot-profiles/{world.ids['bot']}", token=tenant.token)),
+        "sources": ok(api.get("/v1/sources", token=tenant.token, query={"limit": 100})),
+        "text_source": ok(api.get(f"/v1/sources/{world.ids['text_source']}", token=tenant.token)),
+        "upload_source": ok(api.get(f"/v1/sources/{world.ids['upload_source']}", token=tenant.token)),
+        "chat": ok(api.get(f"/v1/chat/{world.ids['chat']}", token=tenant.token)),
+        "messages": ok(api.get(f"/v1/chat/{world.ids['chat']}/messages", token=tenant.token, query={"limit": 100})),
+    }
+
+
+def _row_counts() -> dict[str, int]:
+    tables = ("tenant", "user_account", "api_token", "bot_profile", "source", "chat", "message")
+    with get_engine().connect() as conn:
+        return {t: conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one() for t in tables}
+
+
+def _path(route_key: str, id_: str) -> tuple[str, str]:
+    method, path = route_key.split(" ", 1)
+    return method, path.replace("{id}", id_)
+
+
+# -- the matrix -----------------------------------------------------------------------------------
+
+def test_every_template_route_has_a_case():
+    # Given the routes template.yaml deploys
+    # When they are compared with the matrix
+    missing = sorted(set(TEMPLATE_ROUTE_KEYS) - set(CASES))
+    stale = sorted(set(CASES) - set(TEMPLATE_ROUTE_KEYS))
+
+    # Then every route has a case, and every case is a real route
+    assert not missing, f"template routes without an isolation case: {missing}"
+    assert not stale, f"isolation cases for routes the template does not have: {stale}"
+
+
+def test_every_id_route_is_checked_with_a_foreign_id():
+    # Given the template's routes with an {id} in the path
+    id_routes = [k for k in TEMPLATE_ROUTE_KEYS if "{id}" in k]
+
+    # Then each is a ForeignId case (not exempt, not something weaker)
+    assert id_routes
+    assert [k for k in id_routes if not isinstance(CASES[k].check, ForeignId)] == []
+
+
+@pytest.mark.parametrize("route_key", _params())
+def test_tenant_b_call_on_tenant_a_data_reveals_and_changes_nothing(api, tenant_a, tenant_b, world, route_key):
+    assert route_key in CASES, f"template route {route_key} has no isolation case: add one to CASES"
+    check = CASES[route_key].check
+
+    # Given tenant A's data, and what A sees of it
+    before = snapshot(api, tenant_a, world)
+    counts_before = _row_counts()
+
+    # When tenant B calls the route against A's data
+    # Then B gets nothing of A's
+    if isinstance(check, ForeignId):
+        _check_foreign_id(api, tenant_b, world, route_key, check)
+    elif isinstance(check, ListRoute):
+        _check_list(api, tenant_a, tenant_b, world, route_key, check)
+    elif isinstance(check, ForeignRef):
+        _check_foreign_ref(api, tenant_b, world, route_key, check)
+    elif isinstance(check, OwnCreate):
+        _check_own_create(api, tenant_a, tenant_b, route_key, check)
+    elif isinstance(check, SelfView):
+        _check_self(api, tenant_a, tenant_b, route_key)
+    else:  # pragma: no cover - a new kind of case without a check
+        raise AssertionError(f"unknown case {check!r}")
+
+    # And A's data is exactly as before, no row was added or removed (unless B created its own),
+    # and nothing was queued on A's behalf
+    assert snapshot(api, tenant_a, world) == before
+    if not isinstance(check, OwnCreate):
+        assert _row_counts() == counts_before
+    assert [m.body for m in get_memory_queue().receive(100) if tenant_a.id in m.body] == []
+
+
+def _check_foreign_id(api, tenant_b, world: World, route_key: str, check: ForeignId) -> None:
+    method, foreign_path = _path(route_key, world.ids[check.target])
+    _, missing_path = _path(route_key, str(uuid.uuid4()))
+    foreign = api.request(method, foreign_path, json_body=check.body, token=tenant_b.token)
+    missing = api.request(method, missing_path, json_body=check.body, token=tenant_b.token)
+    assert_error(foreign, 404, "not_found")
+    assert (foreign.status, foreign.body) == (missing.status, missing.body), "a foreign id is distinguishable"
+
+
+def _check_list(api, tenant_a, tenant_b, world: World, route_key: str, check: ListRoute) -> None:
+    method, path = _path(route_key, "")
+    a_ids = {world.ids[t] for t in check.targets}
+    seen_by_a = {item["id"] for item in api.request(method, path, token=tenant_a.token, query={"limit": 100}).json["data"]}
+    assert a_ids <= seen_by_a  # the check below is not vacuous
+    response = api.request(method, path, token=tenant_b.token, query={"limit": 100})
+    assert response.status == 200, response.body
+    seen_by_b = {item["id"] for item in response.json["data"]}
+    assert not (seen_by_b & seen_by_a), "B's list shows A's items"
+    for a_id in a_ids:
+        assert a_id not in response.body.decode()
+
+
+def _check_foreign_ref(api, tenant_b, world: World, route_key: str, check: ForeignRef) -> None:
+    method, path = _path(route_key, "")
+    for body_field, target in check.refs.items():
+        foreign_ids = {body_field: world.ids[target]}
+        missing_ids = {body_field: str(uuid.uuid4())}
+        foreign = api.request(method, path, json_body=check.body(foreign_ids), token=tenant_b.token)
+        missing = api.request(method, path, json_body=check.body(missing_ids), token=tenant_b.token)
+        assert_error(foreign, 404, "not_found", field=body_field)
+        assert (foreign.status, foreign.body) == (missing.status, missing.body), "a foreign reference is distinguishable"
+
+
+def _check_own_create(api, tenant_a, tenant_b, route_key: str, check: OwnCreate) -> None:
+    method, path = _path(route_key, "")
+    created = api.request(method, path, json_body=check.body, token=tenant_b.token)
+    assert created.status == 201, created.body
+    seen_by_a = {item["id"] for item in api.get(check.list_path, token=tenant_a.token, query={"limit": 100}).json["data"]}
+    seen_by_b = {item["id"] for item in api.get(check.list_path, token=tenant_b.token, query={"limit": 100}).json["data"]}
+    assert created.json["id"] in seen_by_b and created.json["id"] not in seen_by_a
+
+
+def _check_self(api, tenant_a, tenant_b, route_key: str) -> None:
+    method, path = _path(route_key, "")
+    response = api.request(method, path, token=tenant_b.token)
+    assert response.status == 200, response.body
+    assert response.json["tenant"]["id"] == tenant_b.id
+    assert tenant_a.id not in response.body.decode() and tenant_a.owner_email not in response.body.decode()
+
+
+# -- references inside bodies that the generic table cannot express ------------------------------------
+
+def test_chat_continuing_other_tenants_chat_returns_404_naming_chat_id(api, tenant_a, tenant_b, world):
+    # Given B's own bot, and A's chat
+    b_bot = make_bot_profile(api, tenant_b)
+    before = snapshot(api, tenant_a, world)
+    counts_before = _row_counts()
+
+    # When B continues A's chat through B's own bot, and a random chat id
+    foreign = api.post("/v1/chat", {"bot_profile_id": b_bot["id"], "message": "hi", "chat_id": world.ids["chat"]},
+                       token=tenant_b.token)
+    missing = api.post("/v1/chat", {"bot_profile_id": b_bot["id"], "message": "hi", "chat_id": str(uuid.uuid4())},
+                       token=tenant_b.token)
+
+    # Then both are the same 404 naming chat_id; nothing was written and A's chat is unchanged
+    assert_error(foreign, 404, "not_found", field="chat_id")
+    assert (foreign.status, foreign.body) == (missing.status, missing.body)
+    assert _row_counts() == counts_before
+    assert snapshot(api, tenant_a, world) == before
+
+
+def test_list_sources_filtered_by_other_tenants_bot_is_empty(api, tenant_a, tenant_b, world):
+    # Given A's bot with two sources
+    # When B filters its source list by A's bot id
+    response = api.get("/v1/sources", token=tenant_b.token, query={"bot_profile_id": world.ids["bot"]})
+
+    # Then B sees an empty list
+    assert response.status == 200 and response.json == {"data": [], "next_cursor": None}
+
+
+def test_cursor_from_other_tenant_does_not_reveal_its_items(api, tenant_a, tenant_b, world):
+    # Given a cursor from A's bot list (A has 2 bots, so the first page of 1 has a cursor)
+    make_bot_profile(api, tenant_a, name="second")
+    cursor = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 1}).json["next_cursor"]
+    assert cursor
+
+    # When B pages with A's cursor
+    response = api.get("/v1/bot-profiles", token=tenant_b.token, query={"cursor": cursor})
+
+    # Then B sees none of A's bots
+    assert response.status == 200 and response.json["data"] == []
+
+
+def test_jwt_of_tenant_b_on_tenant_a_bot_returns_404(api, tenant_a, tenant_b, world):
+    # Given B's owner logged in with a password (a JWT instead of an API token)
+    jwt = api.post("/v1/auth/token", {"email": tenant_b.owner_email, "password": tenant_b.owner_password}).json
+
+    # When B reads A's bot with the JWT
+    foreign = api.get(f"/v1/bot-profiles/{world.ids['bot']}", token=jwt["access_token"])
+    missing = api.get(f"/v1/bot-profiles/{uuid.uuid4()}", token=jwt["access_token"])
+
+    # Then it is the same 404 as a missing id
+    assert_error(foreign, 404, "not_found")
+    assert foreign.body == missing.body
+
+
+def test_streamed_chat_with_other_tenants_bot_returns_404_before_streaming(api, tenant_a, tenant_b, world):
+    # Given A's bot
+    counts_before = _row_counts()
+
+    # When B asks it a question with streaming on, and asks a random bot the same way
+    body = {"message": "what does A know?", "stream": True}
+    foreign = api.post("/v1/chat", {**body, "bot_profile_id": world.ids["bot"]}, token=tenant_b.token)
+    missing = api.post("/v1/chat", {**body, "bot_profile_id": str(uuid.uuid4())}, token=tenant_b.token)
+
+    # Then it is the same JSON 404 naming bot_profile_id (no stream is started), and nothing was written
+    assert_error(foreign, 404, "not_found", field="bot_profile_id")
+    assert foreign.body == missing.body
+    assert _row_counts() == counts_before

@@ -1,0 +1,148 @@
+"""The error envelope and request context of every function's app (minirag.api.app.build_app):
+AppErrors as declared, validation errors per field, Starlette 404/405, the body limit, and the
+generic 500 that never carries exception text."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import APIRouter
+from pydantic import Field
+from starlette.testclient import TestClient
+
+from minirag.api.app import build_app
+from minirag.api.errors import validation_details
+from minirag.api.schemas.common import StrictModel
+from minirag.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthenticated,
+    UpstreamUnavailable,
+)
+
+ERRORS = {
+    "not_found": (NotFound("widget", field="widget_id"), 404),
+    "conflict": (Conflict("slug is taken", code="slug_taken"), 409),
+    "invalid": (InvalidInput("chunk_overlap_tokens", "too big"), 422),
+    "unauthenticated": (Unauthenticated(), 401),
+    "forbidden": (Forbidden("owners only"), 403),
+    "too_large": (PayloadTooLarge("too big"), 413),
+    "rate_limited": (RateLimited("slow down"), 429),
+    "upstream": (UpstreamUnavailable("provider down"), 502),
+}
+
+
+class Widget(StrictModel):
+    name: str = Field(min_length=1)
+    size: int = Field(ge=1)
+
+
+def _client() -> TestClient:
+    router = APIRouter()
+
+    @router.get("/raise/{name}")
+    def raise_error(name: str):
+        raise ERRORS[name][0]
+
+    @router.get("/boom")
+    def boom():
+        raise ValueError("secret connection string postgres://admin:hunter2@db")
+
+    @router.post("/widgets")
+    def create_widget(body: Widget):
+        return body.model_dump()
+
+    return TestClient(build_app(router, title="test"), raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_app_error_renders_as_declared(name):
+    # Given a route that raises an AppError
+    error, status = ERRORS[name]
+
+    # When it is called
+    response = _client().get(f"/raise/{name}")
+
+    # Then the status, code, message and details are the error's own
+    assert response.status_code == status
+    assert response.json() == {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    assert response.headers["x-request-id"]
+
+
+def test_rate_limited_sets_retry_after():
+    # Given a rate-limited call
+    # When it is answered
+    response = _client().get("/raise/rate_limited")
+
+    # Then the client is told when to retry
+    assert response.status_code == 429 and response.headers["retry-after"]
+
+
+def test_validation_error_has_one_detail_per_field():
+    # Given a body with two invalid fields and an unknown one
+    # When it is posted
+    response = _client().post("/widgets", json={"name": "", "size": 0, "colour": "red"})
+
+    # Then the 422 names each field with a reason
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert {d["field"] for d in error["details"]} == {"name", "size", "colour"}
+    assert {d["reason"] for d in error["details"] if d["field"] == "colour"} == {"unknown field"}
+    assert all(d["location"] == "body" for d in error["details"])
+
+
+def test_validation_details_name_query_and_path_fields():
+    # Given pydantic errors located in the query, the path and the body root
+    errors = [{"loc": ("query", "limit"), "msg": "too big", "type": "less_than_equal"},
+              {"loc": ("path", "id"), "msg": "bad uuid", "type": "uuid_parsing"},
+              {"loc": ("body",), "msg": "Field required", "type": "missing"},
+              {"loc": ("body", 3), "msg": "bad", "type": "json_invalid"}]
+
+    # When they are turned into details
+    details = validation_details(errors)
+
+    # Then each names its field and location
+    assert [(d["field"], d["location"]) for d in details] == [("limit", "query"), ("id", "path"), ("body", "body"),
+                                                              ("3", "body")]
+    assert details[3]["reason"] == "request body is not valid JSON"
+
+
+def test_unknown_route_and_wrong_method_use_the_envelope():
+    # Given an app with /widgets (POST only)
+    client = _client()
+
+    # When an unknown path and a wrong method are requested
+    missing = client.get("/nothing")
+    wrong_method = client.get("/widgets")
+
+    # Then both are envelopes
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_unexpected_exception_is_generic_500_with_request_id():
+    # Given a route failing with an unexpected error whose text holds a secret
+    # When it is called
+    response = _client().get("/boom")
+
+    # Then the client gets a fixed message and the request id, never the exception text
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal_error" and error["request_id"] == response.headers["x-request-id"]
+    assert "hunter2" not in response.text and "ValueError" not in response.text
+
+
+def test_body_over_limit_is_413_before_parsing():
+    # Given a body over MAX_REQUEST_BYTES (1 MiB by default)
+    body = b'{"name": "' + b"x" * (1024 * 1024) + b'", "size": 1}'
+
+    # When it is posted
+    response = _client().post("/widgets", content=body, headers={"content-type": "application/json"})
+
+    # Then it is a 413 envelope
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
