@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -67,7 +67,8 @@ class MessagePublic(PublicModel):
     chat_id: uuid.UUID
     role: Literal["user", "assistant"]
     content: str
-    citations: list[dict[str, Any]]
+    citations: list[Citation]
+    retrieval_query: str | None = Field(default=None, description="User messages: the query retrieval used")
     model: str | None
     prompt_tokens: int
     completion_tokens: int

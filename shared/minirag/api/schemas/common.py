@@ -10,7 +10,7 @@ T = TypeVar("T")
 class StrictModel(BaseModel):
     """Request bodies: unknown fields are a 422, so a client's typo never passes silently."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class PublicModel(BaseModel):

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from minirag.api.schemas.common import PublicModel, StrictModel
 
@@ -12,6 +13,12 @@ SourceTypeName = Literal["text", "upload", "url"]
 HttpUrlText = Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$",
                                    description="http(s) URL; private and loopback addresses are refused")]
 Filename = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")]
+
+
+def _field_error(field: str, reason: str) -> ValidationError:
+    """A validation error located at `field`, so the 422 names it like any other field error."""
+    return ValidationError.from_exception_data("SourceCreate", [InitErrorDetails(
+        type=PydanticCustomError("source_fields", reason), loc=(field,), input=None)])
 
 
 class SourceCreate(StrictModel):
@@ -26,12 +33,14 @@ class SourceCreate(StrictModel):
 
     @model_validator(mode="after")
     def _fields_match_type(self) -> "SourceCreate":
+        """Each source type takes exactly its own field; the error names the field, not the body."""
         required = {"text": "content", "url": "url", "upload": "filename"}[self.source_type]
         if getattr(self, required) is None:
-            raise ValueError(f"{required} is required when source_type is '{self.source_type}'")
-        for other in {"content", "url", "filename"} - {required}:
-            if getattr(self, other) is not None:
-                raise ValueError(f"{other} is not allowed when source_type is '{self.source_type}'")
+            raise _field_error(required, f"required when source_type is '{self.source_type}'")
+        for other in ("content", "url", "filename", "content_type"):
+            if other != required and getattr(self, other) is not None and not (
+                    other == "content_type" and self.source_type == "upload"):
+                raise _field_error(other, f"not allowed when source_type is '{self.source_type}'")
         return self
 
 
