@@ -124,7 +124,7 @@ sam-build: $(SAM_VENV)/.installed
 
 ## Unzipped size of each function as deployed (Lambda platform wheels); fails over 250 MB for zips.
 sizes: $(VENV)/.installed
-	$(BIN)/python infra/sizes.py
+	$(BIN)/python infra/sizes.py --python3.12 "$(PYTHON312)"
 
 ## Cold and warm request times of every function (fresh interpreters, median of 5).
 cold-start: $(VENV)/.installed

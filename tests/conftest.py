@@ -237,3 +237,19 @@ def ingest_worker(api: Api):
     from minirag.settings import get_settings
 
     return build_worker(api.template, get_settings())
+
+
+@pytest.fixture
+def tenant_rows():
+    """Reads a tenant's rows straight from the database (through a TenantScope), to assert side
+    effects a client cannot see: `tenant_rows(tenant_a, UsageEvent, UsageEvent.chat_id == chat_id)`."""
+
+    def read(tenant: TenantCtx, model: Any, *criteria: Any) -> list[Any]:
+        from minirag.db.engine import get_session_factory
+        from minirag.db.scope import TenantScope
+
+        with get_session_factory()() as session:
+            scope = TenantScope(session, uuid.UUID(tenant.id))
+            return list(scope.scalars(scope.select(model).where(*criteria)))
+
+    return read

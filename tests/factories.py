@@ -18,3 +18,32 @@ def make_source(api, tenant, bot_id: str, **overrides: Any) -> dict[str, Any]:
     response = api.post("/v1/sources", body, token=tenant.token)
     assert response.status == 201, response.body
     return response.json
+
+
+def make_ingested_source(api, tenant, bot_id: str, worker, **overrides: Any) -> dict[str, Any]:
+    """A text source, ingested by the real ingest handler (the worker drains the queue); ready."""
+    source = make_source(api, tenant, bot_id, **overrides)
+    response = api.post(f"/v1/sources/{source['id']}/ingest", token=tenant.token)
+    assert response.status == 202, response.body
+    worker.drain()
+    ready = api.get(f"/v1/sources/{source['id']}", token=tenant.token).json
+    assert ready["status"] == "ready", ready
+    return ready
+
+
+def make_uploaded_source(api, tenant, bot_id: str, worker, filename: str, data: bytes,
+                         **overrides: Any) -> dict[str, Any]:
+    """An upload source whose file was PUT to its (local) presigned URL, then ingested; ready."""
+    from urllib.parse import urlparse
+
+    from minirag.storage.uploads import LOCAL_UPLOAD_PATH, get_storage
+
+    source = make_source(api, tenant, bot_id, source_type="upload", content=None, filename=filename, **overrides)
+    key, _ = get_storage().verify_token(urlparse(source["upload"]["url"]).path.removeprefix(LOCAL_UPLOAD_PATH))
+    get_storage().write(key, data)
+    response = api.post(f"/v1/sources/{source['id']}/ingest", token=tenant.token)
+    assert response.status == 202, response.body
+    worker.drain()
+    ready = api.get(f"/v1/sources/{source['id']}", token=tenant.token).json
+    assert ready["status"] == "ready", ready
+    return ready

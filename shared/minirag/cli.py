@@ -1,4 +1,4 @@
-"""`minirag dev | migrate | drain`: the local entry points (`make dev` runs `minirag dev`)."""
+"""`minirag dev | migrate | drain | bootstrap-aws`: the local entry points (`make dev` runs `minirag dev`)."""
 
 from __future__ import annotations
 
@@ -112,6 +112,26 @@ def cmd_drain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bootstrap_aws(args: argparse.Namespace) -> int:
+    from minirag.infra_bootstrap import bootstrap
+    from minirag.settings import get_settings
+
+    _prepare(args)
+    if not (os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS")) and not args.allow_aws:
+        print("error: AWS_ENDPOINT_URL is not set. This creates local stand-ins (LocalStack, moto); in AWS the "
+              "stack creates them (sam deploy). Pass --allow-aws to create them in the account anyway.",
+              file=sys.stderr)
+        return 2
+    result = bootstrap(get_settings(), migrate=not args.no_migrate, allowed_origins=args.allowed_origin or None,
+                       app_secret_name=args.app_secret)
+    print(f"ingest queue: {result.queue_url}\ndead-letter queue: {result.dlq_url}\nupload bucket: {result.bucket}")
+    if result.app_secret_arn:
+        print(f"app secret: {result.app_secret_arn}")
+    if result.migrated:
+        print("database is at the latest migration")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="minirag")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     drain = sub.add_parser("drain", help="process queued ingest messages and exit")
     drain.add_argument("--template", default=None)
     drain.set_defaults(func=cmd_drain)
+    boot = sub.add_parser("bootstrap-aws", help="create the ingest queue, DLQ and upload bucket (LocalStack, "
+                                                "moto: AWS_ENDPOINT_URL) and apply migrations")
+    boot.add_argument("--no-migrate", action="store_true", help="only the queue, DLQ and bucket")
+    boot.add_argument("--allowed-origin", action="append", help="CORS origin for browser uploads (default *)")
+    boot.add_argument("--app-secret", metavar="NAME", help="also store JWT_SECRET, FERNET_KEYS and DATABASE_URL as "
+                                                           "this Secrets Manager secret (for sam local)")
+    boot.add_argument("--allow-aws", action="store_true", help="run without AWS_ENDPOINT_URL (real AWS)")
+    boot.set_defaults(func=cmd_bootstrap_aws)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -118,4 +118,7 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    from minirag.app_secrets import apply_app_secrets
+
+    apply_app_secrets()  # deployed: JWT/Fernet/DB/provider secrets from Secrets Manager (APP_SECRETS_ARN)
     return Settings()

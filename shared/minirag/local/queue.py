@@ -50,7 +50,8 @@ class MemorySource:
 
 class SqsSource:
     """A real SQS queue. Failed records are made visible again after a short back-off (instead of
-    the full visibility timeout) so local retries are quick; SQS's redrive policy moves them to the DLQ."""
+    the full visibility timeout) so local retries are quick: `retry_delay_seconds` × the receive
+    count (0: at once). SQS's redrive policy moves them to the DLQ."""
 
     def __init__(self, queue_url: str, retry_delay_seconds: int = 1) -> None:
         import boto3
@@ -97,16 +98,21 @@ class IngestWorker:
         records = self.source.receive(self.batch_size, wait_seconds)
         if not records:
             return 0
-        event = sqs_event(records)
-        context = LambdaContext(function_name=self.function_name, timeout_seconds=self.timeout_seconds)
+        # Until the handler answers, every record counts as failed: whatever happens (an invocation
+        # error, a malformed response, even KeyboardInterrupt) the records are settled, so none is
+        # lost from the in-process queue (SQS would make them visible again after the timeout).
+        failed = {r.message_id for r in records}
         try:
+            event = sqs_event(records)
+            context = LambdaContext(function_name=self.function_name, timeout_seconds=self.timeout_seconds)
             response = self.handler(event, context) or {}
-            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            failed = {str(f["itemIdentifier"]) for f in response.get("batchItemFailures", [])}
         except Exception:
             # An invocation error fails the whole batch, as with Lambda.
             logger.exception("ingest handler invocation failed")
             failed = {r.message_id for r in records}
-        self.source.settle(records, failed)
+        finally:
+            self.source.settle(records, failed)
         return len(records)
 
     def drain(self, max_batches: int = 10_000) -> int:

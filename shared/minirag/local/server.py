@@ -8,8 +8,10 @@ stands in for S3 presigned PUTs, and `/healthz`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, Callable
+from urllib.parse import parse_qsl
 
 from anyio import to_thread
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -60,6 +62,18 @@ def _to_response(result: dict[str, Any]) -> Response:
     for cookie in result.get("cookies") or []:
         response.headers.append("set-cookie", cookie)
     return response
+
+
+def _run_handler(handler: Callable[..., Any], event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Call a handler in a worker thread. Mangum drives the app with `asyncio.get_event_loop()`, which
+    only the main thread has (as in Lambda), so give the call a loop of its own."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return handler(event, context)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -115,7 +129,7 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
         )
         context = LambdaContext(function_name=route.function.logical_id, timeout_seconds=route.function.timeout)
         handler = handlers[route.function.logical_id]
-        result = await to_thread.run_sync(handler, event, context)
+        result = await to_thread.run_sync(_run_handler, handler, event, context)
         return _to_response(result)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
@@ -129,8 +143,90 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
     app.state.handlers = handlers
     app.state.template = template
     app.state.openapi = openapi_document
+    streaming = streaming_functions(template)
+    if streaming:  # see "Response streaming" below
+        app.add_middleware(ResponseStreamingPassthrough, template=template, handlers=handlers, functions=streaming)
     return app
 
 
 def json_dumps(value: Any) -> str:
     return json.dumps(value, default=str)
+
+
+# -- Response streaming -----------------------------------------------------------------------------
+# API Gateway HTTP APIs buffer a Lambda's whole response, and so does invoking the handler (Mangum)
+# above. A function marked `Metadata: {ResponseStreaming: true}` in template.yaml is deployable
+# behind a Function URL with InvokeMode RESPONSE_STREAM and Lambda Web Adapter, which serves the
+# function's ASGI app as plain HTTP and passes each chunk on as it is written. The runner does the
+# same for such a function's `"stream": true` requests; every other request keeps the buffered path.
+
+STREAMING_FLAG = "ResponseStreaming"
+
+
+def streaming_functions(template: Template) -> frozenset[str]:
+    """Logical ids of the functions whose template Metadata sets `ResponseStreaming: true`."""
+    resources = template.raw.get("Resources") or {}
+    return frozenset(
+        logical_id for logical_id in template.functions
+        if ((resources.get(logical_id) or {}).get("Metadata") or {}).get(STREAMING_FLAG) is True
+    )
+
+
+def _asks_for_stream(body: bytes) -> bool:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("stream") is True
+
+
+class ResponseStreamingPassthrough:
+    """ASGI middleware: a `"stream": true` POST routed to a streaming function goes straight to that
+    function's ASGI app (as Lambda Web Adapter would send it), so its chunks reach the client as
+    they are produced. The scope carries the same API Gateway event the handler path builds, so the
+    request id and logging behave alike."""
+
+    def __init__(self, app: Any, *, template: Template, handlers: dict[str, Callable[..., Any]],
+                 functions: frozenset[str]) -> None:
+        self.app = app
+        self.template = template
+        self.handlers = handlers
+        self.functions = functions
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        matched = self.template.match(scope["method"], scope["path"]) if (
+            scope["type"] == "http" and scope["method"] == "POST") else None
+        if matched is None or matched[0].function.logical_id not in self.functions:
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending its body
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()  # http.disconnect, when the client goes away
+
+        route, path_parameters = matched
+        function_app = getattr(self.handlers[route.function.logical_id], "app", None)
+        if function_app is None or not _asks_for_stream(bytes(body)):
+            await self.app(scope, replay, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        client = scope.get("client")
+        event = http_api_event(
+            "POST", scope["path"], route_key=route.route_key, path_parameters=path_parameters or None,
+            query=parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True) or None,
+            headers=headers, body=bytes(body) or None, source_ip=client[0] if client else "127.0.0.1",
+        )
+        context = LambdaContext(function_name=route.function.logical_id, timeout_seconds=route.function.timeout)
+        await function_app({**scope, "root_path": "", "aws.event": event, "aws.context": context}, replay, send)

@@ -21,6 +21,3 @@ class IngestMessage(BaseModel):
     kind: Literal["plan", "batch", "purge"] = "plan"
     start: int = Field(default=0, ge=0)
     stop: int = Field(default=0, ge=0)
-
-    def dedup_key(self) -> str:
-        return f"{self.source_id}:{self.version}:{self.kind}:{self.start}:{self.stop}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections import deque
@@ -118,7 +117,3 @@ def get_publisher() -> IngestPublisher:
     if settings.queue_backend == "sqs":
         return SqsPublisher(resolve_queue_url(settings))
     return MemoryPublisher(get_memory_queue())
-
-
-def message_body(message: IngestMessage) -> str:
-    return json.dumps(message.model_dump(mode="json"))

@@ -4,18 +4,25 @@ answer with numbered citations → one transaction that stores the turn, its usa
 - With history, the message is first rewritten into a standalone query (an LLM call, skipped on
   the first turn); retrieval uses the rewrite, the answer call sees the original message.
 - With nothing relevant retrieved, the bot answers its `no_answer_text` without calling the model.
-- A provider failure becomes a 502 with a clear message; the user's message is still stored
-  (with the chat), so nothing the user sent is lost.
+- A failure after validation (model provider, embedding, vector store) becomes its error (502 for
+  a provider); the user's message is still stored (with the chat, flagged with the error code),
+  and any usage already spent (a rewrite) is recorded, so nothing the user sent is lost.
+
+Transactions: a turn reads the bot, the chat and its history, then ends that read transaction;
+no transaction is open while the model, the embedder or the vector store work (on SQLite every
+transaction takes the write lock, so one held across a model call would stall every writer).
+The turn is then written in one transaction: chat, both messages, usage events and the chat's
+counters (SQL increments, so concurrent turns in one chat cannot lose an update).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Iterator
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Chat, Message, MessageRole, UsageEvent, UsageKind
@@ -23,15 +30,17 @@ from minirag.db.scope import PageResult, TenantScope
 from minirag.errors import AppError, NotFound
 from minirag.observability import logger, metrics
 from minirag.services.prompting import (
+    CitationRenumberer,
     build_answer_messages,
     build_rewrite_messages,
     history_turns,
     renumber_citations,
 )
-from minirag.services.retrieval import RetrievalService, RetrievedChunk
+from minirag.services.retrieval import BotSnapshot, RetrievalService, RetrievedChunk
 from minirag.settings import Settings
 
 SNIPPET_CHARS = 300
+REWRITE_MAX_TOKENS = 96
 
 
 @dataclass
@@ -51,7 +60,7 @@ class Usage:
 
 @dataclass
 class ChatTurn:
-    chat: Chat
+    chat_id: uuid.UUID
     user_message: Message
     assistant_message: Message
     citations: list[dict[str, Any]]
@@ -60,14 +69,19 @@ class ChatTurn:
 
 
 @dataclass
-class _Prepared:
-    bot: BotProfile
-    chat: Chat
-    is_new_chat: bool
+class _Turn:
+    """Everything a turn needs between its reads and its write; plain values, no ORM rows."""
+
+    bot: BotSnapshot
+    api_key: str | None
+    chat_id: uuid.UUID
+    new_chat_title: str | None  # set when this turn starts the chat
     message: str
-    query: str
-    chunks: list[RetrievedChunk]
-    usage: Usage
+    received_at: datetime
+    history: list[dict[str, str]]
+    query: str = ""
+    user_message_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    usage: Usage = field(default_factory=Usage)
     usage_events: list[UsageEvent] = field(default_factory=list)
     llm_messages: list[dict[str, str]] | None = None
     included: list[RetrievedChunk] = field(default_factory=list)
@@ -103,59 +117,72 @@ class ChatService:
 
     def retrieve(self, bot_profile_id: uuid.UUID, query: str, *, top_k: int | None, mode: str = "hybrid",
                  min_score: float | None = None) -> list[RetrievedChunk]:
-        bot = self._scope.require_ref(BotProfile, bot_profile_id, field="bot_profile_id")
+        bot = BotSnapshot.of(self._scope.require_ref(BotProfile, bot_profile_id, field="bot_profile_id"))
         self._scope.rollback()  # no transaction held while embedding and searching
-        return self._retrieval.retrieve(bot, query, top_k=top_k or bot.top_k, mode=mode, min_score=min_score)  # type: ignore[arg-type]
+        try:
+            return self._retrieval.retrieve(bot, query, top_k=top_k or bot.top_k, mode=mode,  # type: ignore[arg-type]
+                                            min_score=min_score)
+        finally:
+            self._scope.rollback()
 
     # -- a turn ----------------------------------------------------------------------------------
     def ask(self, *, bot_profile_id: uuid.UUID, message: str, chat_id: uuid.UUID | None,
             top_k: int | None) -> ChatTurn:
-        prepared = self._prepare(bot_profile_id, message, chat_id, top_k)
-        if prepared.llm_messages is None:
-            return self._finish(prepared, prepared.bot.no_answer_text, None)
+        turn = self._start(bot_profile_id, message, chat_id)
         try:
+            self._ground(turn, top_k)
+            if turn.llm_messages is None:
+                return self._finish(turn, turn.bot.no_answer_text, [], None)
             completion = self._gateway.complete(
-                prepared.llm_messages, model=prepared.bot.model, temperature=prepared.bot.temperature,
-                max_tokens=prepared.bot.max_tokens, api_key=self._provider_key(prepared.bot),
-                timeout=self._settings.llm_timeout_seconds,
+                turn.llm_messages, model=turn.bot.model, temperature=turn.bot.temperature,
+                max_tokens=turn.bot.max_tokens, api_key=turn.api_key, timeout=self._settings.llm_timeout_seconds,
             )
         except AppError as exc:
-            self._store_failed_turn(prepared, exc)
+            user_message_id = self._store_failed_turn(turn, exc)
+            if exc.details is None:  # tell the client where its message was kept
+                exc.details = {"chat_id": str(turn.chat_id), "user_message_id": str(user_message_id)}
             raise
-        return self._finish(prepared, completion.text, completion)
+        text, cited = renumber_citations(completion.text, turn.included)
+        return self._finish(turn, text, cited, completion)
 
     def ask_stream(self, *, bot_profile_id: uuid.UUID, message: str, chat_id: uuid.UUID | None,
                    top_k: int | None) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Server-sent events: `start`, `token`s as the model writes, then `done` (citations, usage)
-        or `error`. Citation markers in streamed tokens are the model's; `done.answer` is final."""
-        prepared = self._prepare(bot_profile_id, message, chat_id, top_k)
-        yield "start", {"chat_id": str(prepared.chat.id)}
-        if prepared.llm_messages is None:
-            yield "token", {"text": prepared.bot.no_answer_text}
-            turn = self._finish(prepared, prepared.bot.no_answer_text, None)
-            yield "done", self.turn_payload(turn)
-            return
+        """Server-sent events: `start` (once the request is valid), `token`s as the model writes,
+        then `done` (the stored turn: answer, citations, usage) or `error`. Citation markers are
+        renumbered as they stream, so the tokens concatenate to exactly `done.answer`."""
+        turn = self._start(bot_profile_id, message, chat_id)
+        yield "start", {"chat_id": str(turn.chat_id)}
         try:
+            self._ground(turn, top_k)
+            if turn.llm_messages is None:
+                yield "token", {"text": turn.bot.no_answer_text}
+                yield "done", self.turn_payload(self._finish(turn, turn.bot.no_answer_text, [], None))
+                return
             stream = self._gateway.stream(
-                prepared.llm_messages, model=prepared.bot.model, temperature=prepared.bot.temperature,
-                max_tokens=prepared.bot.max_tokens, api_key=self._provider_key(prepared.bot),
-                timeout=self._settings.llm_timeout_seconds,
+                turn.llm_messages, model=turn.bot.model, temperature=turn.bot.temperature,
+                max_tokens=turn.bot.max_tokens, api_key=turn.api_key, timeout=self._settings.llm_timeout_seconds,
             )
+            renumberer = CitationRenumberer(turn.included)
             for delta in stream:
-                if delta:
-                    yield "token", {"text": delta}
+                text = renumberer.feed(delta)
+                if text:
+                    yield "token", {"text": text}
+            tail = renumberer.finish()
+            if tail:
+                yield "token", {"text": tail}
             completion = stream.result
         except AppError as exc:
-            self._store_failed_turn(prepared, exc)
+            user_message_id = self._store_failed_turn(turn, exc)
+            if exc.details is None:
+                exc.details = {"chat_id": str(turn.chat_id), "user_message_id": str(user_message_id)}
             yield "error", exc.to_body()["error"]
             return
-        turn = self._finish(prepared, completion.text, completion)
-        yield "done", self.turn_payload(turn)
+        yield "done", self.turn_payload(self._finish(turn, renumberer.text, renumberer.cited, completion))
 
     @staticmethod
     def turn_payload(turn: ChatTurn) -> dict[str, Any]:
         return {
-            "chat_id": str(turn.chat.id), "message_id": str(turn.assistant_message.id),
+            "chat_id": str(turn.chat_id), "message_id": str(turn.assistant_message.id),
             "user_message_id": str(turn.user_message.id), "answer": turn.assistant_message.content,
             "citations": turn.citations, "retrieval_query": turn.retrieval_query,
             "usage": {"prompt_tokens": turn.usage.prompt_tokens, "completion_tokens": turn.usage.completion_tokens,
@@ -163,80 +190,99 @@ class ChatService:
         }
 
     # -- steps -----------------------------------------------------------------------------------
-    def _provider_key(self, bot: BotProfile) -> str | None:
+    @staticmethod
+    def _provider_key(bot: BotSnapshot) -> str | None:
         if not bot.provider_key_encrypted:
             return None
         from minirag.security.fernet import decrypt_secret
 
         return decrypt_secret(bot.provider_key_encrypted)
 
-    def _prepare(self, bot_profile_id: uuid.UUID, message: str, chat_id: uuid.UUID | None,
-                 top_k: int | None) -> _Prepared:
-        bot = self._scope.require_ref(BotProfile, bot_profile_id, field="bot_profile_id")
+    def _start(self, bot_profile_id: uuid.UUID, message: str, chat_id: uuid.UUID | None) -> _Turn:
+        """Validate the references and read the history, then end the read transaction."""
+        received_at = utcnow()
+        bot = BotSnapshot.of(self._scope.require_ref(BotProfile, bot_profile_id, field="bot_profile_id"))
         history: list[dict[str, str]] = []
         if chat_id is not None:
             chat = self._scope.find(Chat, chat_id)
             if chat is None or chat.bot_profile_id != bot.id:
                 raise NotFound("chat", field="chat_id")
-            is_new = False
             if bot.history_turns:
                 recent = self._scope.scalars(
-                    self._scope.select(Message).where(Message.chat_id == chat.id, Message.error.is_(None))
+                    self._scope.select(Message).where(Message.chat_id == chat_id, Message.error.is_(None))
                     .order_by(Message.created_at.desc(), Message.id.desc()).limit(bot.history_turns * 2)
                 )
                 history = history_turns(list(reversed(recent)))
+            title = None
         else:
-            chat = Chat(id=uuid.uuid4(), bot_profile_id=bot.id, title=" ".join(message.split())[:80])
-            is_new = True
+            chat_id, title = uuid.uuid4(), " ".join(message.split())[:80]
         self._scope.rollback()  # end the read transaction before the slow calls
-        usage = Usage()
-        prepared = _Prepared(bot, chat, is_new, message, message, [], usage)
-        if history:
-            prepared.query = self._rewrite(prepared, history)
-        prepared.chunks = self._retrieval.retrieve(bot, prepared.query, top_k=top_k or bot.top_k)
-        if prepared.chunks:
-            prepared.llm_messages, prepared.included = build_answer_messages(
-                system_prompt=bot.system_prompt, history=history, chunks=prepared.chunks, question=message,
-                model=bot.model, max_tokens=bot.max_tokens,
-            )
-        return prepared
+        return _Turn(bot=bot, api_key=self._provider_key(bot), chat_id=chat_id, new_chat_title=title,
+                     message=message, received_at=received_at, history=history, query=message)
 
-    def _rewrite(self, prepared: _Prepared, history: list[dict[str, str]]) -> str:
-        bot = prepared.bot
+    def _ground(self, turn: _Turn, top_k: int | None) -> None:
+        """Rewrite (with history), retrieve, and build the answer prompt (None: nothing relevant)."""
+        if turn.history:
+            turn.query = self._rewrite(turn)
+        try:
+            chunks = self._retrieval.retrieve(turn.bot, turn.query, top_k=top_k or turn.bot.top_k)
+        finally:
+            self._scope.rollback()  # retrieval read the visible versions; do not hold that transaction
+        if chunks:
+            turn.llm_messages, turn.included = build_answer_messages(
+                system_prompt=turn.bot.system_prompt, history=turn.history, chunks=chunks, question=turn.message,
+                model=turn.bot.model, max_tokens=turn.bot.max_tokens,
+            )
+
+    def _rewrite(self, turn: _Turn) -> str:
+        bot = turn.bot
         try:
             completion = self._gateway.complete(
-                build_rewrite_messages(history, prepared.message), model=bot.model, temperature=0.0,
-                max_tokens=96, api_key=self._provider_key(bot), timeout=self._settings.llm_timeout_seconds,
+                build_rewrite_messages(turn.history, turn.message), model=bot.model, temperature=0.0,
+                max_tokens=REWRITE_MAX_TOKENS, api_key=turn.api_key, timeout=self._settings.llm_timeout_seconds,
             )
         except AppError as exc:
             # Retrieval can still work on the raw message; the answer call will surface a real outage.
             logger.warning("query rewrite failed; using the message as is", extra={"reason": exc.message})
-            return prepared.message
-        prepared.usage.add(completion.prompt_tokens, completion.completion_tokens, completion.cost)
-        prepared.usage_events.append(UsageEvent(
+            return turn.message
+        turn.usage.add(completion.prompt_tokens, completion.completion_tokens, completion.cost)
+        turn.usage_events.append(UsageEvent(
             id=uuid.uuid4(), kind=UsageKind.rewrite, model=completion.model or bot.model, bot_profile_id=bot.id,
-            chat_id=prepared.chat.id, prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens, total_tokens=completion.total_tokens, cost=completion.cost,
+            chat_id=turn.chat_id, message_id=turn.user_message_id, prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            total_tokens=completion.prompt_tokens + completion.completion_tokens, cost=completion.cost,
         ))
         rewritten = " ".join(completion.text.split())
-        return rewritten[:2000] or prepared.message
+        return rewritten[:2000] or turn.message
 
-    def _persist_chat(self, prepared: _Prepared) -> None:
-        if prepared.is_new_chat:
-            self._scope.add(prepared.chat)
-            self._scope.flush()
+    # -- the write: one transaction per turn ---------------------------------------------------
+    def _begin_write(self, turn: _Turn, messages: int) -> Message:
+        """Start the turn's transaction: the chat with its counters (a new chat is inserted with
+        them; an existing one gets SQL increments), then the user's message to add."""
+        self._scope.rollback()  # nothing may be pending from the reads: the write starts clean
+        if turn.new_chat_title is not None:
+            usage = turn.usage
+            self._scope.add(Chat(id=turn.chat_id, bot_profile_id=turn.bot.id, title=turn.new_chat_title,
+                                 message_count=messages, prompt_tokens=usage.prompt_tokens,
+                                 completion_tokens=usage.completion_tokens, total_tokens=usage.total_tokens,
+                                 cost=usage.cost))
+            self._scope.flush()  # the chat row first: messages reference it
+        else:
+            self._bump_counters(turn.chat_id, messages, turn.usage)
+        return Message(id=turn.user_message_id, chat_id=turn.chat_id, role=MessageRole.user, content=turn.message,
+                       retrieval_query=turn.query, created_at=turn.received_at)
 
-    def _store_failed_turn(self, prepared: _Prepared, exc: AppError) -> None:
-        self._persist_chat(prepared)
-        user = self._scope.add(Message(id=uuid.uuid4(), chat_id=prepared.chat.id, role=MessageRole.user,
-                                       content=prepared.message, retrieval_query=prepared.query, error=exc.code))
-        for event in prepared.usage_events:
+    def _store_failed_turn(self, turn: _Turn, exc: AppError) -> uuid.UUID:
+        user = self._begin_write(turn, 1)
+        user.error = exc.code
+        self._scope.add(user)
+        for event in turn.usage_events:
             self._scope.add(event)
-        self._bump_counters(prepared.chat.id, 1, prepared.usage)
         self._scope.commit()
         metrics.add_metric(name="ChatProviderErrors", unit="Count", value=1)
-        logger.warning("chat provider error; user message stored",
-                       extra={"chat_id": str(prepared.chat.id), "message_id": str(user.id), "code": exc.code})
+        logger.warning("chat turn failed; user message stored",
+                       extra={"chat_id": str(turn.chat_id), "message_id": str(user.id), "code": exc.code})
+        return user.id
 
     def _bump_counters(self, chat_id: uuid.UUID, messages: int, usage: Usage) -> None:
         values: dict[str, Any] = {
@@ -244,43 +290,35 @@ class ChatService:
             "prompt_tokens": Chat.prompt_tokens + usage.prompt_tokens,
             "completion_tokens": Chat.completion_tokens + usage.completion_tokens,
             "total_tokens": Chat.total_tokens + usage.total_tokens,
+            "updated_at": utcnow(),
         }
         if usage.cost is not None:
-            values["cost"] = (Chat.cost if Chat.cost is not None else 0.0) + usage.cost
+            values["cost"] = func.coalesce(Chat.cost, 0.0) + usage.cost
         self._scope.execute(update(Chat).where(Chat.tenant_id == self._scope.tenant_id, Chat.id == chat_id)
                             .values(**values).execution_options(synchronize_session=False))
 
-    def _finish(self, prepared: _Prepared, answer: str, completion: Any) -> ChatTurn:
-        bot = prepared.bot
+    def _finish(self, turn: _Turn, text: str, cited: list[tuple[int, RetrievedChunk]], completion: Any) -> ChatTurn:
+        bot = turn.bot
         if completion is not None:
-            prepared.usage.add(completion.prompt_tokens, completion.completion_tokens, completion.cost)
-            text, cited = renumber_citations(answer, prepared.included)
-        else:
-            text, cited = answer, []
+            turn.usage.add(completion.prompt_tokens, completion.completion_tokens, completion.cost)
         citations = [citation_dict(n, chunk) for n, chunk in cited]
-        self._persist_chat(prepared)
-        now = utcnow()  # explicit, so the user message always sorts before its answer
-        user = self._scope.add(Message(id=uuid.uuid4(), chat_id=prepared.chat.id, role=MessageRole.user,
-                                       content=prepared.message, retrieval_query=prepared.query, created_at=now))
-        self._scope.flush()
+        user = self._scope.add(self._begin_write(turn, 2))
         assistant = self._scope.add(Message(
-            id=uuid.uuid4(), chat_id=prepared.chat.id, role=MessageRole.assistant, content=text,
-            created_at=now + timedelta(microseconds=1),
-            citations=citations, model=(completion.model if completion is not None else None) or bot.model,
+            id=uuid.uuid4(), chat_id=turn.chat_id, role=MessageRole.assistant, content=text,
+            created_at=max(utcnow(), turn.received_at + timedelta(microseconds=1)),  # sorts after the question
+            citations=citations, model=(completion.model or bot.model) if completion is not None else None,
             prompt_tokens=completion.prompt_tokens if completion is not None else 0,
             completion_tokens=completion.completion_tokens if completion is not None else 0,
         ))
-        for event in prepared.usage_events:
+        for event in turn.usage_events:
             self._scope.add(event)
         if completion is not None:
             self._scope.add(UsageEvent(
                 id=uuid.uuid4(), kind=UsageKind.chat, model=completion.model or bot.model, bot_profile_id=bot.id,
-                chat_id=prepared.chat.id, message_id=assistant.id, prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens, total_tokens=completion.total_tokens,
-                cost=completion.cost,
+                chat_id=turn.chat_id, message_id=assistant.id, prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                total_tokens=completion.prompt_tokens + completion.completion_tokens, cost=completion.cost,
             ))
-        self._bump_counters(prepared.chat.id, 2, prepared.usage)
         self._scope.commit()
-        self._scope.refresh(prepared.chat)
         metrics.add_metric(name="ChatTurns", unit="Count", value=1)
-        return ChatTurn(prepared.chat, user, assistant, citations, prepared.usage, prepared.query)
+        return ChatTurn(turn.chat_id, user, assistant, citations, turn.usage, turn.query)

@@ -9,11 +9,19 @@ Message kinds (see `minirag.queue.messages`):
 
 Delivery is at least once. Point, document and chunk ids are deterministic (uuid5 of source,
 version and positions), so a redelivered or concurrently delivered message rewrites the same
-points and finds its document rows already there; counters are recomputed from rows under a lock
-on the source row, so exactly one worker sees the last slice land and flips the source to `ready`.
+points and finds its document rows already there; counters (documents, chunks, complete slices)
+are recomputed from the rows under a lock on the source row, so they are exact however often a
+message is delivered, and exactly one worker sees the last slice land and flips the source to
+`ready`. A worker that finds its version failed, superseded or deactivated when it comes to record
+removes the points it wrote, so no late writer leaves vectors behind.
 Retrieval serves only chunks whose (source, version) is the source's `ready_version`: a version
-becomes visible in one commit, old versions are removed after it, and a failed version is never
-visible.
+becomes visible in one commit, old versions are removed after it (again on any redelivery, so an
+interrupted clean-up is finished later), and a failed version is never visible: its points and
+rows are removed when it fails.
+
+A fan-out splits N documents into `batches_total` slices of `ceil(N / batches_total)` documents
+(balanced, each at most INGEST_BATCH_DOCUMENTS), so the slice boundaries follow from the source
+row alone and `batches_done` can be counted from the document rows.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, delete, func, literal_column, select
 
 from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Chunk, Document, Source, SourceStatus, SourceType, UsageEvent, UsageKind
@@ -44,9 +52,27 @@ from minirag.vectorstore.store import (
     point_id,
 )
 
+IN_PROGRESS = (SourceStatus.queued, SourceStatus.processing)
+MAX_EXTERNAL_ID = 512  # column sizes (db/models.py): PostgreSQL refuses longer values
+MAX_TITLE = 1024
+MAX_HEADING = 1024
+
 
 def document_id(source_id: uuid.UUID, version: int, position: int) -> uuid.UUID:
     return uuid.uuid5(POINT_NAMESPACE, f"doc:{source_id}:{version}:{position}")
+
+
+def plan_slices(documents: int, per_batch: int) -> list[tuple[int, int]]:
+    """Balanced [start, stop) slices of at most `per_batch` documents: `ceil(N / batches)` each, so
+    the slice size can be recomputed from (documents_total, batches_total) alone."""
+    if documents <= 0:
+        return []
+    size = slice_size(documents, math.ceil(documents / per_batch))
+    return [(start, min(start + size, documents)) for start in range(0, documents, size)]
+
+
+def slice_size(documents_total: int, batches_total: int) -> int:
+    return max(1, math.ceil(documents_total / max(1, batches_total)))
 
 
 @dataclass
@@ -71,65 +97,77 @@ class IngestionService:
         if message.kind == "purge":
             self.purge(message)
             return
-        source = self._current_source(message)
-        if source is None:
+        # The tenant-scoped load is the only trust the message gets.
+        source = self._scope.find(Source, message.source_id)
+        if source is None or not source.is_active or source.version != message.version:
             logger.info("ingest message superseded or source gone; acknowledged",
                         extra={"source_id": str(message.source_id), "version": message.version})
+            return
+        if source.status is SourceStatus.ready:
+            # A redelivery after success: finish the old versions' clean-up (idempotent) in case
+            # the attempt that made the version ready was interrupted before it.
+            self._retire_old_versions(source.id, self._scope.get(BotProfile, source.bot_profile_id), message.version)
+            return
+        if source.status is SourceStatus.failed:
             return
         if message.kind == "plan":
             self._plan(source, message)
         else:
             self._process_batch(source, message.version, message.start, message.stop)
 
-    def _current_source(self, message: IngestMessage) -> Source | None:
-        """The source if this message is still the live request for it (the tenant-scoped load is
-        the only trust the message gets)."""
-        source = self._scope.find(Source, message.source_id)
-        if source is None or not source.is_active or source.version != message.version:
-            return None
-        if source.status in (SourceStatus.failed, SourceStatus.ready):
-            return None  # this version already finished (e.g. a redelivery after success)
-        return source
-
     # -- plan --------------------------------------------------------------------------------------
-    def _plan(self, source: Source, message: IngestMessage) -> None:
-        from minirag.ingest.extract import plan_batch
-
+    def _start(self, source: Source) -> None:
         if source.status is SourceStatus.queued:
             source.status = SourceStatus.processing
             source.started_at = utcnow()
         self._scope.commit()
+
+    def _plan(self, source: Source, message: IngestMessage) -> None:
+        from minirag.ingest.extract import plan_batch
+
+        self._start(source)
         content = self._read(source)
         plan = plan_batch(content.data, filename=content.filename, content_type=content.content_type)
         if plan.count == 0:
             raise PermanentIngestError("the source contains no documents")
-        batch = self._settings.ingest_batch_documents
-        batches = math.ceil(plan.count / batch)
-        self._set_totals(source, message.version, plan.count, batches, plan.warnings)
-        if batches == 1:
+        slices = plan_slices(plan.count, self._settings.ingest_batch_documents)
+        if not self._set_totals(source.id, message.version, plan.count, len(slices), plan.warnings):
+            return  # superseded, deactivated or failed meanwhile
+        if len(slices) == 1:
             self._process_batch(source, message.version, 0, plan.count, content=content)
             return
+        # A redelivered plan publishes the same slices again: batch messages are idempotent.
         self._publisher.publish([
             IngestMessage(tenant_id=message.tenant_id, source_id=message.source_id, version=message.version,
-                          kind="batch", start=start, stop=min(start + batch, plan.count))
-            for start in range(0, plan.count, batch)
+                          kind="batch", start=start, stop=stop)
+            for start, stop in slices
         ])
         logger.info("ingest fanned out", extra={"source_id": str(source.id), "documents": plan.count,
-                                                  "batches": batches})
+                                                  "batches": len(slices)})
 
-    def _set_totals(self, source: Source, version: int, documents: int, batches: int, warnings: list[str]) -> None:
-        values: dict[str, Any] = {"documents_total": documents, "batches_total": batches}
+    def _set_totals(self, source_id: uuid.UUID, version: int, documents: int, batches: int,
+                    warnings: list[str]) -> bool:
+        source = self._scope.get(Source, source_id, for_update=True)
+        if source.version != version or not source.is_active or source.status not in IN_PROGRESS:
+            self._scope.rollback()
+            return False
+        source.documents_total = documents
+        source.batches_total = batches
+        metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != "ingest_warnings"}
         if warnings:
-            values["metadata_"] = {**(source.metadata_ or {}), "ingest_warnings": warnings[:100]}
-        self._scope.execute(update(Source).where(Source.id == source.id, Source.version == version).values(**values))
+            metadata["ingest_warnings"] = warnings[:100]
+        if metadata != (source.metadata_ or {}):
+            source.metadata_ = metadata
         self._scope.commit()
+        return True
 
     # -- reading -----------------------------------------------------------------------------------
     def _read(self, source: Source) -> SourceBytes:
         if source.source_type is SourceType.text:
             return SourceBytes((source.content or "").encode("utf-8"), "content.md", "text/markdown")
         if source.source_type is SourceType.upload:
-            assert source.object_key is not None
+            if source.object_key is None:
+                raise PermanentIngestError("the source has no uploaded file")
             data = self._storage.read(source.object_key)
             if len(data) > self._settings.upload_max_bytes:
                 raise PermanentIngestError(f"the uploaded file exceeds {self._settings.upload_max_bytes} bytes")
@@ -149,25 +187,30 @@ class IngestionService:
         from minirag.ingest.extract import extract_batch
         from minirag.retrieval.sparse import encode_document
 
-        if source.status is SourceStatus.queued:
-            source.status = SourceStatus.processing
-            source.started_at = utcnow()
-            self._scope.commit()
+        self._start(source)
         bot = self._scope.get(BotProfile, source.bot_profile_id)
         self._scope.commit()  # end the read transaction: no lock is held while reading and embedding
         content = content or self._read(source)
         documents = extract_batch(content.data, filename=content.filename, content_type=content.content_type,
                                   start=start, stop=stop)
+        if len(documents) != stop - start:
+            # The slices were planned on another copy of the file (re-uploaded while ingesting).
+            raise PermanentIngestError("the file changed while it was being ingested; ingest it again")
 
         rows: list[tuple[int, Any, list[Any]]] = []
         for offset, doc in enumerate(documents):
+            position = start + offset
             if source.source_type is SourceType.text:
                 doc.title = source.name  # a pasted text's first heading is not its title
+            if doc.external_id is not None and len(doc.external_id) > MAX_EXTERNAL_ID:
+                raise PermanentIngestError(f"document {position + 1}: 'id' is longer than {MAX_EXTERNAL_ID} characters")
+            doc.title = doc.title[:MAX_TITLE] if doc.title else doc.title
             chunks = chunk_document(doc, chunk_tokens=bot.chunk_tokens, overlap_tokens=bot.chunk_overlap_tokens)
-            rows.append((start + offset, doc, chunks))
+            for chunk in chunks:
+                chunk.heading = chunk.heading[:MAX_HEADING] if chunk.heading else chunk.heading
+            rows.append((position, doc, chunks))
         texts = [c.text for _, _, chunks in rows for c in chunks]
 
-        points: list[VectorPoint] = []
         if texts:
             api_key = self._embedding_key(bot)
             vectors = self._gateway.embed(texts, model=bot.embedding_model, api_key=api_key)
@@ -176,23 +219,22 @@ class IngestionService:
                 self._scope.tenant_id,
             )
             store.ensure_collection(len(vectors[0]))
-            i = 0
+            points: list[VectorPoint] = []
+            vector_iter = iter(vectors)
             for position, doc, chunks in rows:
                 doc_id = document_id(source.id, version, position)
                 for chunk in chunks:
                     sparse = encode_document(chunk.text if not doc.title else f"{doc.title}\n{chunk.text}")
                     pid = point_id(source.id, version, position, chunk.index)
-                    points.append(VectorPoint(pid, vectors[i], sparse.indices, sparse.values, {
+                    points.append(VectorPoint(pid, next(vector_iter), sparse.indices, sparse.values, {
                         "bot_profile_id": str(source.bot_profile_id), "source_id": str(source.id),
                         "document_id": str(doc_id), "chunk_id": pid, "version": version,
                         "position": chunk.index, "text": chunk.text, "title": doc.title,
                         "external_id": doc.external_id, "heading": chunk.heading, "page": chunk.page,
                     }))
-                    i += 1
             store.upsert(points)
 
-        finished = self._record_batch(source.id, bot, version, rows, len(texts))
-        if finished:
+        if self._record_batch(source.id, bot, version, rows, len(texts)):
             self._retire_old_versions(source.id, bot, version)
 
     def _embedding_key(self, bot: BotProfile) -> str | None:
@@ -210,31 +252,36 @@ class IngestionService:
         """Write document/chunk rows and progress under a lock on the source row; True when this
         commit completed the version (it is now the visible one)."""
         source = self._scope.get(Source, source_id, for_update=True)
-        if source.version != version or not source.is_active or source.status is SourceStatus.failed:
+        if source.version != version or not source.is_active or source.status not in IN_PROGRESS:
+            # Failed, superseded, deactivated, or already completed by a duplicate delivery.
+            visible = source.ready_version == version
             self._scope.rollback()
+            if not visible:
+                self._delete_points(bot, source_id, version=version)  # what this late writer upserted
             return False
         existing = set(self._scope.scalars(
             select(Document.position).where(Document.tenant_id == self._scope.tenant_id,
                                             Document.source_id == source_id, Document.version == version,
                                             Document.position.in_([p for p, _, _ in rows]))
         ))
-        tokens = 0
-        for position, doc, chunks in rows:
-            if position in existing:
-                continue  # redelivered slice: these rows are already written
-            doc_id = document_id(source_id, version, position)
+        new_rows = [row for row in rows if row[0] not in existing]  # a redelivered slice has none
+        for position, doc, chunks in new_rows:
             self._scope.add(Document(
-                id=doc_id, source_id=source_id, bot_profile_id=bot.id, version=version, position=position,
-                external_id=doc.external_id, title=doc.title, metadata_=doc.metadata or {},
-                content_sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(), chunk_count=len(chunks),
+                id=document_id(source_id, version, position), source_id=source_id, bot_profile_id=bot.id,
+                version=version, position=position, external_id=doc.external_id, title=doc.title,
+                metadata_=doc.metadata or {}, content_sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
+                chunk_count=len(chunks),
             ))
-            self._scope.flush()
+        self._scope.flush()  # documents first (chunks reference them), each kind in one batched INSERT
+        tokens = 0
+        for position, _, chunks in new_rows:
             for chunk in chunks:
                 tokens += chunk.token_count
                 self._scope.add(Chunk(
-                    id=uuid.UUID(point_id(source_id, version, position, chunk.index)), document_id=doc_id,
-                    source_id=source_id, bot_profile_id=bot.id, version=version, position=chunk.index,
-                    text=chunk.text, token_count=chunk.token_count, heading=chunk.heading, page=chunk.page,
+                    id=uuid.UUID(point_id(source_id, version, position, chunk.index)),
+                    document_id=document_id(source_id, version, position), source_id=source_id,
+                    bot_profile_id=bot.id, version=version, position=chunk.index, text=chunk.text,
+                    token_count=chunk.token_count, heading=chunk.heading, page=chunk.page,
                 ))
         if tokens:
             self._scope.add(UsageEvent(id=uuid.uuid4(), kind=UsageKind.embedding, model=bot.embedding_model,
@@ -248,13 +295,13 @@ class IngestionService:
         ).one()
         source.documents_done = int(docs_done)
         source.chunks_total = int(chunks_done)
-        source.batches_done = min(source.batches_total, source.batches_done + (0 if not rows or rows[0][0] in existing else 1))
+        source.batches_done = self._complete_slices(source_id, version, source.documents_total, source.batches_total)
         finished = source.documents_total > 0 and source.documents_done >= source.documents_total
         if finished:
             source.status = SourceStatus.ready
             source.ready_version = version
             source.finished_at = utcnow()
-            source.batches_done = source.batches_total
+            source.last_error = None  # a retried attempt's note is history now
         self._scope.commit()
         metrics.add_metric(name="IngestChunksWritten", unit="Count", value=chunk_count)
         if finished:
@@ -263,11 +310,25 @@ class IngestionService:
                                                "documents": source.documents_done, "chunks": source.chunks_total})
         return finished
 
+    def _complete_slices(self, source_id: uuid.UUID, version: int, documents_total: int, batches_total: int) -> int:
+        """How many of the version's slices have all their document rows (see `plan_slices`)."""
+        if documents_total <= 0 or batches_total <= 0:
+            return 0
+        size = slice_size(documents_total, batches_total)
+        bucket = (Document.position // literal_column(str(size), Integer)).label("slice_index")
+        counts = self._scope.execute(
+            select(bucket, func.count(Document.id))
+            .where(Document.tenant_id == self._scope.tenant_id, Document.source_id == source_id,
+                   Document.version == version)
+            .group_by(literal_column("slice_index"))
+        ).all()
+        return sum(1 for index, count in counts if count == min(size, documents_total - int(index) * size))
+
     def _retire_old_versions(self, source_id: uuid.UUID, bot: BotProfile, version: int) -> None:
         """After the new version became visible: drop every other version's points and rows."""
-        for name in self._collections(bot):
-            TenantVectorStore(name, self._scope.tenant_id).delete_source(source_id, keep_version=version)
+        self._delete_points(bot, source_id, keep_version=version)
         self._delete_rows(source_id, keep_version=version)
+        self._scope.commit()
 
     def _collections(self, bot: BotProfile) -> list[str]:
         from minirag.vectorstore.client import get_client, vector_lock
@@ -280,39 +341,63 @@ class IngestionService:
             raise UpstreamUnavailable("the vector store is unavailable; try again") from exc
         return [n for n in names if n.startswith(prefix)]
 
-    def _delete_rows(self, source_id: uuid.UUID, *, keep_version: int | None) -> None:
+    def _delete_points(self, bot: BotProfile, source_id: uuid.UUID, *, version: int | None = None,
+                       keep_version: int | None = None) -> None:
+        for name in self._collections(bot):
+            TenantVectorStore(name, self._scope.tenant_id).delete_source(source_id, version=version,
+                                                                         keep_version=keep_version)
+
+    def _delete_rows(self, source_id: uuid.UUID, *, version: int | None = None,
+                     keep_version: int | None = None) -> None:
+        """Delete a source's chunk and document rows (all, one version, or all but one); the
+        caller commits."""
         doc_filter = [Document.tenant_id == self._scope.tenant_id, Document.source_id == source_id]
         chunk_filter = [Chunk.tenant_id == self._scope.tenant_id, Chunk.source_id == source_id]
+        if version is not None:
+            doc_filter.append(Document.version == version)
+            chunk_filter.append(Chunk.version == version)
         if keep_version is not None:
             doc_filter.append(Document.version != keep_version)
             chunk_filter.append(Chunk.version != keep_version)
         self._scope.execute(delete(Chunk).where(*chunk_filter))
         self._scope.execute(delete(Document).where(*doc_filter))
-        self._scope.commit()
 
     # -- failure and purge ---------------------------------------------------------------------
-    def mark_failed(self, message: IngestMessage, reason: str) -> None:
-        """Record a failure for this version only (a newer request is left alone); its partial
-        points are removed, and they were never visible (not the ready version)."""
+    def note_retry(self, message: IngestMessage, reason: str) -> None:
+        """Show a retryable failure on the source (still in progress) while the queue retries."""
+        if message.kind == "purge":
+            return
         self._scope.rollback()
-        result = self._scope.execute(
-            update(Source)
-            .where(Source.tenant_id == self._scope.tenant_id, Source.id == message.source_id,
-                   Source.version == message.version, Source.status != SourceStatus.ready)
-            .values(status=SourceStatus.failed, last_error=reason[:2000], finished_at=utcnow())
-        )
+        source = self._scope.find(Source, message.source_id, for_update=True)
+        if source is not None and source.version == message.version and source.status in IN_PROGRESS:
+            source.last_error = reason[:2000]
         self._scope.commit()
-        if result.rowcount:
-            metrics.add_metric(name="IngestSourcesFailed", unit="Count", value=1)
-            source = self._scope.find(Source, message.source_id)
-            bot = self._scope.find(BotProfile, source.bot_profile_id) if source else None
-            if bot is not None:
-                try:
-                    for name in self._collections(bot):
-                        TenantVectorStore(name, self._scope.tenant_id).delete_source(message.source_id,
-                                                                                     version=message.version)
-                except AppError:
-                    logger.warning("could not remove partial vectors", extra={"source_id": str(message.source_id)})
+
+    def mark_failed(self, message: IngestMessage, reason: str) -> bool:
+        """Fail this version once (a newer request, a finished version or a purge is left alone);
+        its rows and points are removed (they were never visible: not the ready version). True
+        when this call recorded the failure."""
+        if message.kind == "purge":
+            return False
+        self._scope.rollback()
+        source = self._scope.find(Source, message.source_id, for_update=True)
+        if source is None or source.version != message.version or source.status not in IN_PROGRESS:
+            self._scope.rollback()
+            return False
+        source.status = SourceStatus.failed
+        source.last_error = reason[:2000]
+        source.finished_at = utcnow()
+        self._delete_rows(source.id, version=message.version)
+        self._scope.commit()
+        metrics.add_metric(name="IngestSourcesFailed", unit="Count", value=1)
+        bot = self._scope.find(BotProfile, source.bot_profile_id)
+        if bot is not None:
+            try:
+                self._delete_points(bot, source.id, version=message.version)
+            except AppError:
+                # Invisible leftovers: removed by the next successful ingest or the purge.
+                logger.warning("could not remove partial vectors", extra={"source_id": str(source.id)})
+        return True
 
     def purge(self, message: IngestMessage) -> None:
         source = self._scope.find(Source, message.source_id)
@@ -320,9 +405,9 @@ class IngestionService:
             return  # gone, or re-activated: nothing to purge
         bot = self._scope.find(BotProfile, source.bot_profile_id)
         if bot is not None:
-            for name in self._collections(bot):
-                TenantVectorStore(name, self._scope.tenant_id).delete_source(source.id)
-        self._delete_rows(source.id, keep_version=None)
+            self._delete_points(bot, source.id)
+        self._delete_rows(source.id)
+        self._scope.commit()
         if source.object_key:
             self._storage.delete(source.object_key)
         logger.info("source purged", extra={"source_id": str(source.id)})

@@ -1,4 +1,5 @@
-"""Prompt assembly for grounded answers, within the model's context budget.
+"""Prompt assembly for grounded answers, within the model's context budget, and the citation
+renumbering applied to the model's answer (streamed or not).
 
 The layout is also the contract of the offline `local/extractive` model: the last user message
 holds `<context>` with numbered passages (`[n] ` lines, optional `Title:` line) and
@@ -23,7 +24,9 @@ REWRITE_RULES = (
 )
 DEFAULT_CONTEXT_WINDOW = 8192
 SAFETY_MARGIN_TOKENS = 256
-_WORDISH = re.compile(r"\w+|[^\w\s]")
+MESSAGE_OVERHEAD_TOKENS = 4
+# CJK characters count one each (a run of them is not one "word"); long words count per 10 chars.
+_WORDISH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|\w{1,10}|[^\w\s]")
 
 
 def estimate_tokens(text: str) -> int:
@@ -44,34 +47,54 @@ def context_window(model: str) -> int:
         return DEFAULT_CONTEXT_WINDOW
 
 
-def format_passage(number: int, chunk: RetrievedChunk) -> str:
+def format_passage(number: int, chunk: RetrievedChunk, body: str | None = None) -> str:
     title = chunk.title or chunk.heading
     head = f"[{number}] Title: {title}\n" if title else f"[{number}] "
-    return head + chunk.text.strip()
+    return head + (chunk.text.strip() if body is None else body)
+
+
+def _truncate_to(text: str, tokens: int) -> str:
+    """The longest word-boundary prefix of `text` whose estimate fits `tokens` (at least one word)."""
+    words = text.split()
+    low, high = 1, len(words)
+    while low < high:  # binary search on the word count
+        mid = (low + high + 1) // 2
+        if estimate_tokens(" ".join(words[:mid])) <= tokens:
+            low = mid
+        else:
+            high = mid - 1
+    return " ".join(words[:low]) + (" …" if low < len(words) else "")
 
 
 def build_answer_messages(*, system_prompt: str, history: Sequence[dict[str, str]], chunks: Sequence[RetrievedChunk],
-                          question: str, model: str, max_tokens: int) -> tuple[list[dict[str, str]], list[RetrievedChunk]]:
+                          question: str, model: str, max_tokens: int,
+                          window: int | None = None) -> tuple[list[dict[str, str]], list[RetrievedChunk]]:
     """Messages for the answer call and the chunks actually included (passage n = chunks[n-1]).
 
-    Budget order: instructions and the question always; then passages in rank order; then as much
-    recent history as still fits (most recent first)."""
-    budget = context_window(model) - max_tokens - SAFETY_MARGIN_TOKENS
+    Budget (the model's input window less `max_tokens` for the answer and a safety margin): the
+    instructions and the question always; then passages in rank order until one does not fit
+    (the best passage is cut to fit rather than dropped); then as much recent history as still
+    fits, most recent first, so the oldest turns go first."""
+    budget = (window or context_window(model)) - max_tokens - SAFETY_MARGIN_TOKENS
     system = f"{system_prompt.strip()}\n\n{ANSWER_RULES}".strip()
-    used = estimate_tokens(system) + estimate_tokens(question) + 40
+    used = estimate_tokens(system) + estimate_tokens(question) + 40 + 2 * MESSAGE_OVERHEAD_TOKENS
     included: list[RetrievedChunk] = []
     passages: list[str] = []
     for chunk in chunks:
         text = format_passage(len(included) + 1, chunk)
         cost = estimate_tokens(text)
-        if used + cost > budget and included:
-            break
+        if used + cost > budget:
+            if included:
+                break
+            head = estimate_tokens(format_passage(1, chunk, body=""))
+            text = format_passage(1, chunk, body=_truncate_to(chunk.text.strip(), max(1, budget - used - head)))
+            cost = estimate_tokens(text)
         included.append(chunk)
         passages.append(text)
         used += cost
     kept_history: list[dict[str, str]] = []
     for turn in reversed(history):
-        cost = estimate_tokens(turn["content"]) + 4
+        cost = estimate_tokens(turn["content"]) + MESSAGE_OVERHEAD_TOKENS
         if used + cost > budget:
             break
         kept_history.insert(0, {"role": turn["role"], "content": turn["content"]})
@@ -88,26 +111,96 @@ def build_rewrite_messages(history: Sequence[dict[str, str]], followup: str) -> 
     ]
 
 
-_CITATION = re.compile(r"\[(\d{1,3})\]")
+# -- citations ----------------------------------------------------------------------------------
+_MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")  # [2], and [1, 3] (written as [1][3])
+_OPEN_MARKER = re.compile(r"\[[\d,\s]{0,24}$")  # a marker that may still be completing
+_REMOVED = "\x00"  # stands where a marker pointing at no passage was, until its neighbours are known
+_HELD_TAIL = re.compile(r"[\s\x00]*$")
+
+
+def _resolve_removed(text: str) -> str:
+    text = re.sub(r"[ \t]*\x00+[ \t]*(?=[.,;:!?])", "", text)  # "claim [9]." -> "claim."
+    text = re.sub(r"[ \t]*\x00+(?=\s)", "", text)  # "claim [9] more" -> "claim more"
+    return text.replace(_REMOVED, "")
+
+
+class CitationRenumberer:
+    """Rewrites the model's `[n]` markers as the answer streams, so `[m]` in the output is
+    `citations[m-1]`: cited passages are renumbered 1..k in order of first citation, markers that
+    point at no passage are removed (with the space before them), and the text is stripped.
+
+    `feed(delta)` returns the text that is final so far; an incomplete marker (`"[1"`) and trailing
+    whitespace are held back until the next delta decides them; `finish()` returns the rest.
+    Feeding the whole answer at once gives the same text as feeding it in any pieces."""
+
+    def __init__(self, passages: Sequence[RetrievedChunk]) -> None:
+        self._passages = list(passages)
+        self._numbers: dict[int, int] = {}
+        self.cited: list[tuple[int, RetrievedChunk]] = []
+        self._pending = ""
+        self._started = False
+        self.text = ""
+
+    def _renumber(self, text: str) -> str:
+        """Replace the complete markers in `text`; a marker right after the same one is dropped."""
+        out: list[str] = []
+        position = 0
+        for match in _MARKER.finditer(text):
+            out.append(text[position:match.start()])
+            position = match.end()
+            markers: list[str] = []
+            for raw in re.split(r"\s*,\s*", match.group(1)):
+                original = int(raw)
+                if not 1 <= original <= len(self._passages):
+                    continue
+                if original not in self._numbers:
+                    self._numbers[original] = len(self._numbers) + 1
+                    self.cited.append((self._numbers[original], self._passages[original - 1]))
+                marker = f"[{self._numbers[original]}]"
+                if marker not in markers and not (self.text + "".join(out) + "".join(markers)).endswith(marker):
+                    markers.append(marker)
+            out.append("".join(markers) or _REMOVED)
+        out.append(text[position:])
+        return "".join(out)
+
+    def _drain(self, final: bool) -> str:
+        text = self._pending
+        cut = len(text)
+        if not final:
+            open_marker = _OPEN_MARKER.search(text)
+            if open_marker:
+                cut = open_marker.start()
+        head = self._renumber(text[:cut])
+        if final:
+            ready, self._pending = head, ""
+        else:
+            held = _HELD_TAIL.search(head)
+            start = held.start() if held else len(head)
+            ready, self._pending = head[:start], head[start:] + text[cut:]
+        ready = _resolve_removed(ready)
+        if final:
+            ready = ready.rstrip()
+        if not self._started:
+            ready = ready.lstrip()
+            self._started = bool(ready)
+        self.text += ready
+        return ready
+
+    def feed(self, delta: str) -> str:
+        self._pending += delta
+        return self._drain(final=False)
+
+    def finish(self) -> str:
+        return self._drain(final=True)
 
 
 def renumber_citations(answer: str, included: Sequence[RetrievedChunk]) -> tuple[str, list[tuple[int, RetrievedChunk]]]:
     """Keep only the passages the answer cites, renumbered 1..m in order of first citation, so
     `[n]` in the returned text is `citations[n-1]`. Markers that point at no passage are removed."""
-    mapping: dict[int, int] = {}
-    cited: list[tuple[int, RetrievedChunk]] = []
-
-    def replace(match: re.Match[str]) -> str:
-        original = int(match.group(1))
-        if not 1 <= original <= len(included):
-            return ""
-        if original not in mapping:
-            mapping[original] = len(mapping) + 1
-            cited.append((mapping[original], included[original - 1]))
-        return f"[{mapping[original]}]"
-
-    text = _CITATION.sub(replace, answer)
-    return re.sub(r" +([.,;:!?])", r"\1", text).strip(), cited
+    renumberer = CitationRenumberer(included)
+    renumberer.feed(answer)
+    renumberer.finish()
+    return renumberer.text, renumberer.cited
 
 
 def history_turns(messages: Sequence[Any]) -> list[dict[str, str]]:

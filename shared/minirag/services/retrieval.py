@@ -10,10 +10,8 @@ because fused RRF scores only say how a chunk ranks, not whether it is relevant 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
-
-from sqlalchemy import select
 
 from minirag.db.models import BotProfile, Source
 from minirag.db.scope import TenantScope
@@ -40,6 +38,29 @@ class RetrievedChunk:
     rank: int
 
 
+@dataclass(frozen=True)
+class BotSnapshot:
+    """The bot settings one request needs, copied out of the ORM row so that using them never
+    touches the database again: a rollback expires ORM rows, and the lazy reload it causes would
+    open a transaction (on SQLite, `BEGIN IMMEDIATE`: the write lock) held across model calls."""
+
+    id: uuid.UUID
+    model: str
+    temperature: float
+    max_tokens: int
+    provider_key_encrypted: str | None
+    embedding_model: str
+    system_prompt: str
+    top_k: int
+    min_score: float
+    no_answer_text: str
+    history_turns: int
+
+    @classmethod
+    def of(cls, bot: BotProfile) -> "BotSnapshot":
+        return cls(**{f.name: getattr(bot, f.name) for f in fields(cls)})
+
+
 def _cosine(a: list[float], b: list[float]) -> float:
     import numpy as np
 
@@ -54,7 +75,7 @@ class RetrievalService:
         self._settings = settings
         self._gateway = gateway
 
-    def embedding_key(self, bot: BotProfile) -> str | None:
+    def embedding_key(self, bot: BotSnapshot) -> str | None:
         if bot.embedding_model.startswith("local/"):
             return None
         if bot.provider_key_encrypted:
@@ -64,8 +85,10 @@ class RetrievalService:
         key = self._settings.embedding_api_key
         return key.get_secret_value() if key else None
 
-    def retrieve(self, bot: BotProfile, query: str, *, top_k: int, mode: RetrievalMode = "hybrid",
+    def retrieve(self, bot: BotSnapshot, query: str, *, top_k: int, mode: RetrievalMode = "hybrid",
                  min_score: float | None = None) -> list[RetrievedChunk]:
+        """The bot's best `top_k` visible chunks for `query`. Reads the database once (the visible
+        versions) and leaves that read transaction to the caller to end."""
         from minirag.retrieval.sparse import encode_query
 
         query_vector = self._gateway.embed([query], model=bot.embedding_model,
@@ -114,11 +137,11 @@ class RetrievalService:
         if not ids:
             return {}
         rows = self._scope.execute(
-            select(Source.id, Source.ready_version)
-            .where(Source.tenant_id == self._scope.tenant_id, Source.id.in_(ids), Source.is_active.is_(True),
-                   Source.ready_version.is_not(None))
+            self._scope.select(Source)
+            .where(Source.id.in_(ids), Source.is_active.is_(True), Source.ready_version.is_not(None))
+            .with_only_columns(Source.id, Source.ready_version)
         ).all()
         return {str(row[0]): int(row[1]) for row in rows}
 
 
-__all__ = ["RetrievalService", "RetrievedChunk", "RetrievalMode", "DENSE"]
+__all__ = ["BotSnapshot", "RetrievalService", "RetrievedChunk", "RetrievalMode", "DENSE"]

@@ -17,8 +17,16 @@ _local_lock = threading.RLock()
 warnings.filterwarnings("ignore", message=".*[Pp]ayload index.*")
 
 
-@lru_cache(maxsize=1)
 def get_client() -> Any:
+    # Built under the lock: two threads making the first call at once (the local runner's API and
+    # ingest worker) would otherwise build two clients, and a second local-mode client either
+    # fails on the folder lock or, in memory, silently keeps its own points.
+    with _local_lock:
+        return _build_client()
+
+
+@lru_cache(maxsize=1)
+def _build_client() -> Any:
     from qdrant_client import QdrantClient
 
     settings = get_settings()
@@ -40,9 +48,10 @@ def vector_lock() -> ContextManager[Any]:
 
 
 def reset_client() -> None:
-    if get_client.cache_info().currsize:
-        try:
-            get_client().close()
-        except Exception:  # closing a local client twice or a dead server connection is harmless
-            pass
-    get_client.cache_clear()
+    with _local_lock:
+        if _build_client.cache_info().currsize:
+            try:
+                _build_client().close()
+            except Exception:  # closing a local client twice or a dead server connection is harmless
+                pass
+        _build_client.cache_clear()

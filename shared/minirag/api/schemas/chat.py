@@ -4,16 +4,25 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from minirag.api.schemas.common import PublicModel, StrictModel
 
 MAX_MESSAGE_CHARS = 8000
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain text, not only whitespace")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_not_blank)]
+
+
 class ChatRequest(StrictModel):
     bot_profile_id: uuid.UUID
-    message: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    message: Text
     chat_id: uuid.UUID | None = Field(default=None, description="Continue this chat; omit to start a new one")
     stream: bool = Field(default=False, description="Answer as Server-Sent Events (text/event-stream)")
     top_k: Annotated[int | None, Field(ge=1, le=50)] = None
@@ -78,7 +87,7 @@ class MessagePublic(PublicModel):
 
 class RetrieveRequest(StrictModel):
     bot_profile_id: uuid.UUID
-    query: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    query: Text
     top_k: Annotated[int, Field(ge=1, le=100)] = 5
     mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
     min_score: Annotated[float | None, Field(ge=0, le=1, description="Defaults to the bot's min_score")] = None
