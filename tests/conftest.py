@@ -60,6 +60,9 @@ def reset_caches() -> None:
     publisher.get_publisher.cache_clear()
     publisher.get_memory_queue().clear()
     uploads.get_storage.cache_clear()
+    from minirag.llm import factory
+
+    factory.get_gateway.cache_clear()
     try:
         from minirag.vectorstore import client as vector_client
 

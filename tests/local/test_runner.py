@@ -329,3 +329,16 @@ def test_curl_flow_over_loopback_queues_ingest(live_server):
         # And errors over the wire keep the envelope
         missing = http.get("/v1/nothing", headers=auth)
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_cors_preflight_is_answered_like_api_gateway(crud_client):
+    # Given the template's HttpApi CorsConfiguration
+    # When a browser sends a preflight for a known path
+    response = crud_client.options("/v1/bot-profiles", headers={
+        "origin": "https://app.example.com", "access-control-request-method": "POST"})
+
+    # Then the runner answers it without invoking a function, with the configured CORS headers
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] in ("*", "https://app.example.com")
+    assert "POST" in response.headers["access-control-allow-methods"]
+    assert "authorization" in response.headers["access-control-allow-headers"].lower()

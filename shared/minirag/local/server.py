@@ -80,6 +80,42 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, "details": None}}, status_code=status)
 
 
+def _cors_config(template: Template) -> dict[str, Any]:
+    """The HttpApi's CorsConfiguration from the template (what API Gateway applies)."""
+    parameters = template.raw.get("Parameters") or {}
+
+    def resolve(value: Any) -> Any:
+        """`!Ref Parameter` → the parameter's default (lists split), as a deploy without overrides."""
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+            spec = parameters[value["Ref"]]
+            default = spec.get("Default", "")
+            if "List" in str(spec.get("Type", "")) and isinstance(default, str):
+                return [item.strip() for item in default.split(",") if item.strip()]
+            return default
+        return value
+
+    for resource in (template.raw.get("Resources") or {}).values():
+        if resource.get("Type") == "AWS::Serverless::HttpApi":
+            config = (resource.get("Properties") or {}).get("CorsConfiguration") or {}
+            return {key: resolve(value) for key, value in config.items()}
+    return {}
+
+
+def _preflight(cors: dict[str, Any], request: Request) -> Response:
+    origins = [str(o) for o in cors.get("AllowOrigins") or []]
+    origin = request.headers.get("origin", "")
+    allow_origin = "*" if "*" in origins else (origin if origin in origins else "")
+    headers = {
+        "access-control-allow-methods": ",".join(str(m) for m in cors.get("AllowMethods") or []),
+        "access-control-allow-headers": ",".join(str(h) for h in cors.get("AllowHeaders") or []),
+    }
+    if allow_origin:
+        headers["access-control-allow-origin"] = allow_origin
+    if cors.get("MaxAge") is not None:
+        headers["access-control-max-age"] = str(cors["MaxAge"])
+    return Response(status_code=204, headers=headers)
+
+
 def build_local_app(template: Template, settings: Settings) -> Starlette:
     handlers = load_all_handlers(template)  # a template route without a handler fails here, at start-up
     openapi_document = merged_openapi(template, handlers)
@@ -111,9 +147,13 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
         await to_thread.run_sync(storage.write, key, bytes(data))
         return Response(status_code=200)
 
+    cors = _cors_config(template)
+
     async def invoke(request: Request) -> Response:
         path = request.url.path
         method = request.method
+        if method == "OPTIONS" and cors and template.path_exists(path):
+            return _preflight(cors, request)  # API Gateway answers CORS preflights itself
         matched = template.match(method, path)
         if matched is None:
             if template.path_exists(path):
