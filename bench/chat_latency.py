@@ -3,6 +3,7 @@
     .venv/bin/python bench/chat_latency.py                          # local/minilm, 10,000 chunks
     .venv/bin/python bench/chat_latency.py --embedding local/hash   # cheaper embedder
     .venv/bin/python bench/chat_latency.py --chunks 2000 --turns 50 # quick look
+    .venv/bin/python bench/chat_latency.py --vector-backend qdrant-edge  # or VECTOR_BACKEND=qdrant-edge
 
 The corpus (generated product-FAQ-like passages, one chunk each) goes in through the product's own
 path: a JSON Lines upload source, POST /v1/sources/{id}/ingest, and the real ingest handler fed
@@ -13,7 +14,8 @@ rewrite call).
 
 Time is split by wrapping the calls: the model (`LLMGateway.complete`: answer and rewrite) is
 excluded; the rest is query embedding (`LLMGateway.embed`), the vector search
-(`TenantVectorStore.search`: Qdrant local mode unless QDRANT_URL is set), the database (SQL
+(`TenantVectorStore.search`: Qdrant local mode unless QDRANT_URL is set, or the embedded
+qdrant-edge engine with --vector-backend qdrant-edge), the database (SQL
 statements on the cursor plus commits and rollbacks), and everything else (Lambda adapter,
 FastAPI, auth, ORM bookkeeping, prompt assembly, citations, logging).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -147,10 +150,12 @@ def main() -> int:
     parser.add_argument("--embedding", default="local/minilm", choices=["local/minilm", "local/hash"])
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--vector-backend", choices=["qdrant", "qdrant-edge"],
+                        default=os.environ.get("VECTOR_BACKEND", "qdrant"))
     args = parser.parse_args()
 
     data_dir = configure_environment(EMBEDDING_MODEL=args.embedding, DEFAULT_CHAT_MODEL="local/extractive",
-                                     INGEST_BATCH_DOCUMENTS="500")
+                                     INGEST_BATCH_DOCUMENTS="500", VECTOR_BACKEND=args.vector_backend)
     from minirag.local.events import LambdaContext, http_api_event, response_body_bytes
     from minirag.local.template import load_handler
     from minirag.observability import metrics
@@ -213,9 +218,13 @@ def main() -> int:
 
     from minirag.vectorstore.client import is_local_mode
 
+    if args.vector_backend == "qdrant-edge":
+        vector_label = "qdrant-edge (embedded engine, shards in a temp dir)"
+    else:
+        vector_label = "Qdrant local mode (in-process, :memory:)" if is_local_mode() else "Qdrant server"
     print(f"chunks in the bot: {source['progress']['chunks']} (ingested through the JSONL upload path in "
           f"{ingest_seconds:.1f} s); embedding {args.embedding}; answers local/extractive; top_k {args.top_k}; "
-          f"vector store: {'Qdrant local mode (in-process, :memory:)' if is_local_mode() else 'Qdrant server'}; "
+          f"vector store: {vector_label}; "
           f"database: SQLite (WAL) in {data_dir}")
     print(f"turns with citations: {cited}/{args.turns}")
     baseline = _request_overhead(api, token, chat_id, timers)
@@ -253,13 +262,13 @@ def _search_modes(bot: dict[str, Any], token: str, rng: random.Random, args: arg
     from minirag.llm.factory import get_gateway
     from minirag.retrieval.sparse import encode_query
     from minirag.settings import get_settings
-    from minirag.vectorstore.store import TenantVectorStore, collection_name
+    from minirag.vectorstore.store import collection_name, open_store
 
     tenant_id = uuid.UUID(InProcessApi().ok("GET", "/v1/tenants/me", None, token)["tenant"]["id"])
     queries = [question(rng) for _ in range(30)]
     vectors = get_gateway().embed(queries, model=args.embedding)
-    store = TenantVectorStore(collection_name(get_settings().qdrant_collection_prefix, args.embedding,
-                                              len(vectors[0])), tenant_id)
+    store = open_store(collection_name(get_settings().qdrant_collection_prefix, args.embedding, len(vectors[0])),
+                       tenant_id)
     print("\nvector search alone (30 queries), milliseconds")
     for mode in ("dense", "sparse", "hybrid"):
         times = []

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=2, ge=1, le=50)
 
     # Vector store: a Qdrant server by URL, otherwise local mode under data_dir/qdrant (":memory:" allowed).
+    # "qdrant-edge" (opt-in) runs Qdrant's engine in-process instead: one shard per collection under
+    # data_dir/qdrant-edge (a throw-away temp dir when QDRANT_PATH is ":memory:"); no server, no URL.
+    vector_backend: Literal["qdrant", "qdrant-edge"] = "qdrant"
     qdrant_url: str | None = None
     qdrant_api_key: SecretStr | None = None
     qdrant_path: str | None = None
@@ -91,6 +94,8 @@ class Settings(BaseSettings):
             missing = [n for n in ("jwt_secret", "fernet_keys") if getattr(self, n) is None]
             if missing:
                 raise ValueError(f"{', '.join(m.upper() for m in missing)} must be set in {self.environment}")
+        if self.vector_backend == "qdrant-edge" and self.qdrant_url:
+            raise ValueError("VECTOR_BACKEND=qdrant-edge is embedded: unset QDRANT_URL (or use VECTOR_BACKEND=qdrant)")
         if self.environment == "prod" and self.url_fetch_allow_private:
             raise ValueError("URL_FETCH_ALLOW_PRIVATE must not be set in prod")
         return self
@@ -104,6 +109,13 @@ class Settings(BaseSettings):
     @property
     def resolved_qdrant_path(self) -> str:
         return self.qdrant_path or str((self.data_dir / "qdrant").resolve())
+
+    @property
+    def resolved_qdrant_edge_path(self) -> str:
+        """Root of the qdrant-edge shards (one folder per collection); ":memory:" means a temp dir."""
+        if self.qdrant_path == ":memory:":
+            return ":memory:"
+        return str((self.data_dir / "qdrant-edge").resolve())
 
     def require_jwt_secret(self) -> str:
         if self.jwt_secret is None:

@@ -37,7 +37,7 @@ from sqlalchemy import Integer, delete, func, literal_column, select
 from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Chunk, Document, Source, SourceStatus, SourceType, UsageEvent, UsageKind
 from minirag.db.scope import TenantScope
-from minirag.errors import AppError, PermanentIngestError, UpstreamUnavailable
+from minirag.errors import AppError, PermanentIngestError
 from minirag.observability import logger, metrics
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
@@ -45,10 +45,11 @@ from minirag.settings import Settings
 from minirag.storage.uploads import UploadStorage
 from minirag.vectorstore.store import (
     POINT_NAMESPACE,
-    TenantVectorStore,
     VectorPoint,
     collection_name,
     collection_prefix,
+    list_collections,
+    open_store,
     point_id,
 )
 
@@ -214,7 +215,7 @@ class IngestionService:
         if texts:
             api_key = self._embedding_key(bot)
             vectors = self._gateway.embed(texts, model=bot.embedding_model, api_key=api_key)
-            store = TenantVectorStore(
+            store = open_store(
                 collection_name(self._settings.qdrant_collection_prefix, bot.embedding_model, len(vectors[0])),
                 self._scope.tenant_id,
             )
@@ -331,21 +332,13 @@ class IngestionService:
         self._scope.commit()
 
     def _collections(self, bot: BotProfile) -> list[str]:
-        from minirag.vectorstore.client import get_client, vector_lock
-
-        prefix = collection_prefix(self._settings.qdrant_collection_prefix, bot.embedding_model)
-        try:
-            with vector_lock():
-                names = [c.name for c in get_client().get_collections().collections]
-        except Exception as exc:
-            raise UpstreamUnavailable("the vector store is unavailable; try again") from exc
-        return [n for n in names if n.startswith(prefix)]
+        return list_collections(collection_prefix(self._settings.qdrant_collection_prefix, bot.embedding_model))
 
     def _delete_points(self, bot: BotProfile, source_id: uuid.UUID, *, version: int | None = None,
                        keep_version: int | None = None) -> None:
         for name in self._collections(bot):
-            TenantVectorStore(name, self._scope.tenant_id).delete_source(source_id, version=version,
-                                                                         keep_version=keep_version)
+            open_store(name, self._scope.tenant_id).delete_source(source_id, version=version,
+                                                                  keep_version=keep_version)
 
     def _delete_rows(self, source_id: uuid.UUID, *, version: int | None = None,
                      keep_version: int | None = None) -> None:

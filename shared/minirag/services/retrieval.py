@@ -16,7 +16,7 @@ from typing import Any, Literal
 from minirag.db.models import BotProfile, Source
 from minirag.db.scope import TenantScope
 from minirag.settings import Settings
-from minirag.vectorstore.store import DENSE, TenantVectorStore, collection_name
+from minirag.vectorstore.store import DENSE, collection_name, open_store
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]
 RRF_K = 60
@@ -94,7 +94,7 @@ class RetrievalService:
         query_vector = self._gateway.embed([query], model=bot.embedding_model,
                                            api_key=self.embedding_key(bot))[0]
         sparse = encode_query(query)
-        store = TenantVectorStore(
+        store = open_store(
             collection_name(self._settings.qdrant_collection_prefix, bot.embedding_model, len(query_vector)),
             self._scope.tenant_id,
         )

@@ -48,6 +48,12 @@ def vector_lock() -> ContextManager[Any]:
 
 
 def reset_client() -> None:
+    """Forget the qdrant-client client and close any qdrant-edge shards (tests, benches)."""
+    import sys
+
+    edge = sys.modules.get("minirag.vectorstore.edge_store")
+    if edge is not None:
+        edge.reset_shards()
     with _local_lock:
         if _build_client.cache_info().currsize:
             try:

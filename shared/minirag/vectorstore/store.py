@@ -4,17 +4,23 @@ every upsert is stamped with the tenant, and there is no method that takes a raw
 One collection per embedding model (its dimension checked), with a named dense vector and a sparse
 BM25 vector (IDF applied by Qdrant), so retrieval can run dense, sparse or hybrid (RRF) queries.
 Point ids are deterministic (uuid5 of source, version, document and chunk position): a redelivered
-message rewrites the same points instead of adding copies."""
+message rewrites the same points instead of adding copies.
+
+Two backends implement the same class, chosen by settings alone (`VECTOR_BACKEND`):
+- "qdrant" (default; `qdrant_client_store.py`): qdrant-client, a server by QDRANT_URL, else local mode;
+- "qdrant-edge" (opt-in; `edge_store.py`): Qdrant's engine in-process, one shard per collection.
+This base class owns the tenant guarantee: it builds every condition set (tenant first) and calls the
+backend's private primitives with it; backends only translate `Conditions` to their filter type.
+Build stores with `open_store()`; list a model's collections with `list_collections()`."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from minirag.errors import InvalidInput, UpstreamUnavailable
-from minirag.vectorstore.client import get_client, vector_lock
+from minirag.errors import UpstreamUnavailable
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -51,115 +57,77 @@ class VectorHit:
     vector: list[float] | None = None
 
 
+@dataclass(frozen=True)
+class Conditions:
+    """A conjunction built only by `TenantVectorStore._conditions` (tenant_id always first):
+    `must` pairs match a value (str/int) or, for a list, any of the values; `must_not` pairs exclude one."""
+
+    must: tuple[tuple[str, Any], ...]
+    must_not: tuple[tuple[str, Any], ...] = field(default=())
+
+
 def _unavailable(exc: Exception) -> UpstreamUnavailable:
     return UpstreamUnavailable("the vector store is unavailable; try again")
 
 
-def _dense_of(point: Any) -> list[float] | None:
-    vector = getattr(point, "vector", None)
-    if isinstance(vector, dict):
-        dense = vector.get(DENSE)
-        return list(dense) if dense is not None else None
-    return None
-
-
 class TenantVectorStore:
-    def __init__(self, collection: str, tenant_id: uuid.UUID, *, client: Any | None = None) -> None:
+    """Base of both backends. Public methods hold the tenant logic; subclasses implement the
+    `_exists/_ensure/_upsert/_delete/_count/_search` primitives."""
+
+    backend = "abstract"
+
+    def __init__(self, collection: str, tenant_id: uuid.UUID) -> None:
         if not isinstance(tenant_id, uuid.UUID):
             raise TypeError("tenant_id must be a UUID")
         self.collection = collection
         self.tenant_id = tenant_id
-        self._client = client or get_client()
 
     # -- schema ----------------------------------------------------------------------------------
     def ensure_collection(self, dimension: int) -> None:
-        from qdrant_client import models
-
-        with vector_lock():
-            try:
-                if self._client.collection_exists(self.collection):
-                    info = self._client.get_collection(self.collection)
-                    vectors = info.config.params.vectors
-                    existing = vectors[DENSE].size if isinstance(vectors, dict) else vectors.size
-                    if existing != dimension:
-                        raise InvalidInput("embedding_model", f"returns {dimension}-d vectors but the collection "
-                                           f"{self.collection} holds {existing}-d vectors")
-                    return
-                self._client.create_collection(
-                    self.collection,
-                    vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
-                    sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-                )
-                self._client.create_payload_index(
-                    self.collection, "tenant_id",
-                    field_schema=models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
-                )
-                for field in ("bot_profile_id", "source_id"):
-                    self._client.create_payload_index(self.collection, field,
-                                                      field_schema=models.PayloadSchemaType.KEYWORD)
-            except (InvalidInput, UpstreamUnavailable):
-                raise
-            except Exception as exc:
-                if self._client.collection_exists(self.collection):
-                    return  # created concurrently by another worker
-                raise _unavailable(exc) from exc
+        """Create the collection (dense `dimension`-d cosine + sparse IDF, tenant index) or check
+        that the existing one holds `dimension`-d vectors (InvalidInput otherwise)."""
+        self._ensure(dimension)
 
     def exists(self) -> bool:
-        with vector_lock():
-            return bool(self._client.collection_exists(self.collection))
+        return self._exists()
 
     # -- filters ---------------------------------------------------------------------------------
-    def _filter(self, **conditions: Any) -> Any:
-        """tenant_id AND the given keyword/int conditions (None values are skipped)."""
-        from qdrant_client import models
-
-        must: list[Any] = [models.FieldCondition(key="tenant_id", match=models.MatchValue(value=str(self.tenant_id)))]
-        must_not: list[Any] = []
+    def _conditions(self, **conditions: Any) -> Conditions:
+        """tenant_id AND the given keyword/int conditions (None values are skipped; `key__ne`
+        excludes a value; a list/tuple/set matches any of its values)."""
+        must: list[tuple[str, Any]] = [("tenant_id", str(self.tenant_id))]
+        must_not: list[tuple[str, Any]] = []
         for key, value in conditions.items():
             if value is None:
                 continue
             if key.endswith("__ne"):
-                must_not.append(models.FieldCondition(key=key[:-4], match=models.MatchValue(value=value)))
+                must_not.append((key[:-4], value))
             elif isinstance(value, (list, tuple, set)):
-                must.append(models.FieldCondition(key=key, match=models.MatchAny(any=[str(v) for v in value])))
+                must.append((key, [str(v) for v in value]))
             else:
-                must.append(models.FieldCondition(
-                    key=key, match=models.MatchValue(value=value if isinstance(value, int) else str(value))))
-        return models.Filter(must=must, must_not=must_not or None)
+                must.append((key, value if isinstance(value, int) else str(value)))
+        return Conditions(tuple(must), tuple(must_not))
 
     # -- writes ----------------------------------------------------------------------------------
     def upsert(self, points: Iterable[VectorPoint], *, batch_size: int = 256) -> int:
-        from qdrant_client import models
-
-        structs = [
-            models.PointStruct(
-                id=p.id,
-                vector={DENSE: list(p.dense),
-                        SPARSE: models.SparseVector(indices=list(p.sparse_indices), values=list(p.sparse_values))},
-                payload={**p.payload, "tenant_id": str(self.tenant_id)},
-            )
-            for p in points
-        ]
+        stamped = [VectorPoint(p.id, p.dense, p.sparse_indices, p.sparse_values,
+                               {**p.payload, "tenant_id": str(self.tenant_id)}) for p in points]
         try:
-            with vector_lock():
-                for start in range(0, len(structs), batch_size):
-                    self._client.upsert(self.collection, points=structs[start:start + batch_size], wait=True)
+            for start in range(0, len(stamped), batch_size):
+                self._upsert(stamped[start:start + batch_size])
         except Exception as exc:
             raise _unavailable(exc) from exc
-        return len(structs)
+        return len(stamped)
 
     def delete_source(self, source_id: uuid.UUID, *, version: int | None = None,
                       keep_version: int | None = None) -> None:
         """Delete a source's points: all, one version, or all but `keep_version`."""
-        from qdrant_client import models
-
         if not self.exists():
             return
-        flt = self._filter(source_id=str(source_id), version=version,
-                           **({"version__ne": keep_version} if keep_version is not None else {}))
+        conditions = self._conditions(source_id=str(source_id), version=version,
+                                      **({"version__ne": keep_version} if keep_version is not None else {}))
         try:
-            with vector_lock():
-                self._client.delete(self.collection, points_selector=models.FilterSelector(filter=flt), wait=True)
+            self._delete(conditions)
         except Exception as exc:
             raise _unavailable(exc) from exc
 
@@ -167,45 +135,76 @@ class TenantVectorStore:
     def count(self, **conditions: Any) -> int:
         if not self.exists():
             return 0
-        with vector_lock():
-            return int(self._client.count(self.collection, count_filter=self._filter(**conditions), exact=True).count)
+        return int(self._count(self._conditions(**conditions)))
 
     def search(self, *, bot_profile_id: uuid.UUID, dense: Sequence[float] | None,
                sparse: tuple[Sequence[int], Sequence[float]] | None, limit: int,
                prefetch_limit: int = 100, rrf_k: int = 60, source_ids: Sequence[str] | None = None,
                with_dense_vectors: bool = False) -> list[VectorHit]:
         """Dense, sparse or hybrid (both given: reciprocal-rank fusion of the two prefetches)."""
-        from qdrant_client import models
-
+        if sparse is not None and not list(sparse[0]):
+            sparse = None
+        if dense is None and sparse is None:
+            return []
         if not self.exists():
             return []
-        flt = self._filter(bot_profile_id=str(bot_profile_id), source_id=list(source_ids) if source_ids else None)
-        sparse_vector = models.SparseVector(indices=list(sparse[0]), values=list(sparse[1])) if sparse else None
-        with_vectors: Any = [DENSE] if with_dense_vectors else False
-        if sparse_vector is not None and not sparse_vector.indices:
-            sparse_vector = None
+        conditions = self._conditions(bot_profile_id=str(bot_profile_id),
+                                      source_id=list(source_ids) if source_ids else None)
         try:
-            with vector_lock():
-                if dense is not None and sparse_vector is not None:
-                    response = self._client.query_points(
-                        self.collection,
-                        prefetch=[
-                            models.Prefetch(query=list(dense), using=DENSE, filter=flt, limit=prefetch_limit),
-                            models.Prefetch(query=sparse_vector, using=SPARSE, filter=flt, limit=prefetch_limit),
-                        ],
-                        query=models.RrfQuery(rrf=models.Rrf(k=rrf_k)),
-                        limit=limit, with_payload=True, with_vectors=with_vectors,
-                    )
-                elif dense is not None:
-                    response = self._client.query_points(self.collection, query=list(dense), using=DENSE,
-                                                         query_filter=flt, limit=limit, with_payload=True,
-                                                         with_vectors=with_vectors)
-                elif sparse_vector is not None:
-                    response = self._client.query_points(self.collection, query=sparse_vector, using=SPARSE,
-                                                         query_filter=flt, limit=limit, with_payload=True,
-                                                         with_vectors=with_vectors)
-                else:
-                    return []
+            return self._search(conditions, dense=list(dense) if dense is not None else None,
+                                sparse=(list(sparse[0]), list(sparse[1])) if sparse is not None else None,
+                                limit=limit, prefetch_limit=prefetch_limit, rrf_k=rrf_k,
+                                with_dense_vectors=with_dense_vectors)
         except Exception as exc:
             raise _unavailable(exc) from exc
-        return [VectorHit(str(p.id), float(p.score), dict(p.payload or {}), _dense_of(p)) for p in response.points]
+
+    # -- backend primitives ----------------------------------------------------------------------
+    def _exists(self) -> bool:
+        raise NotImplementedError
+
+    def _ensure(self, dimension: int) -> None:
+        raise NotImplementedError
+
+    def _upsert(self, points: list[VectorPoint]) -> None:
+        raise NotImplementedError
+
+    def _delete(self, conditions: Conditions) -> None:
+        raise NotImplementedError
+
+    def _count(self, conditions: Conditions) -> int:
+        raise NotImplementedError
+
+    def _search(self, conditions: Conditions, *, dense: list[float] | None,
+                sparse: tuple[list[int], list[float]] | None, limit: int, prefetch_limit: int,
+                rrf_k: int, with_dense_vectors: bool) -> list[VectorHit]:
+        raise NotImplementedError
+
+
+def _backend() -> str:
+    from minirag.settings import get_settings
+
+    return get_settings().vector_backend
+
+
+def open_store(collection: str, tenant_id: uuid.UUID) -> TenantVectorStore:
+    """The configured backend's store for one collection and one tenant."""
+    if _backend() == "qdrant-edge":
+        from minirag.vectorstore.edge_store import EdgeVectorStore
+
+        return EdgeVectorStore(collection, tenant_id)
+    from minirag.vectorstore.qdrant_client_store import QdrantClientVectorStore
+
+    return QdrantClientVectorStore(collection, tenant_id)
+
+
+def list_collections(prefix: str) -> list[str]:
+    """Names of the configured backend's collections starting with `prefix` (e.g. one model's)."""
+    try:
+        if _backend() == "qdrant-edge":
+            from minirag.vectorstore.edge_store import list_collection_names
+        else:
+            from minirag.vectorstore.qdrant_client_store import list_collection_names
+        names = list_collection_names()
+    except Exception as exc:
+        raise _unavailable(exc) from exc
+    return sorted(n for n in names if n.startswith(prefix))

@@ -61,10 +61,9 @@ def db_counts(tenant, source_id: str, *, version: int | None = None) -> tuple[in
 def vector_count(tenant, source_id: str, *, version: int | None = None, model: str = "local/hash") -> int:
     """Points of a source in the bot model's collection, counted through TenantVectorStore."""
     from minirag.settings import get_settings
-    from minirag.vectorstore.store import TenantVectorStore, collection_name
+    from minirag.vectorstore.store import collection_name, open_store
 
-    store = TenantVectorStore(collection_name(get_settings().qdrant_collection_prefix, model, 384),
-                              uuid.UUID(tenant.id))
+    store = open_store(collection_name(get_settings().qdrant_collection_prefix, model, 384), uuid.UUID(tenant.id))
     return store.count(source_id=source_id, version=version)
 
 
