@@ -10,7 +10,7 @@ from minirag.db.models import BotProfile
 from minirag.db.scope import PageResult, TenantScope
 from minirag.errors import InvalidInput
 from minirag.services.sources import SourceService
-from minirag.security.fernet import decrypt_secret, encrypt_secret
+from minirag.security.fernet import encrypt_secret
 from minirag.settings import Settings
 
 
@@ -66,9 +66,6 @@ class BotProfileService:
         sources = self._sources.deactivate_for_bot(bot)
         self._scope.commit()
         self._sources.publish_purge(sources)
-
-    def provider_key(self, bot: BotProfile) -> str | None:
-        return decrypt_secret(bot.provider_key_encrypted) if bot.provider_key_encrypted else None
 
     @staticmethod
     def _set_key(bot: BotProfile, key: Any) -> None:

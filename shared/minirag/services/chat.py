@@ -36,6 +36,7 @@ from minirag.services.prompting import (
     history_turns,
     renumber_citations,
 )
+from minirag.services.provider_keys import chat_api_key
 from minirag.services.retrieval import BotSnapshot, RetrievalService, RetrievedChunk
 from minirag.settings import Settings
 
@@ -190,14 +191,6 @@ class ChatService:
         }
 
     # -- steps -----------------------------------------------------------------------------------
-    @staticmethod
-    def _provider_key(bot: BotSnapshot) -> str | None:
-        if not bot.provider_key_encrypted:
-            return None
-        from minirag.security.fernet import decrypt_secret
-
-        return decrypt_secret(bot.provider_key_encrypted)
-
     def _start(self, bot_profile_id: uuid.UUID, message: str, chat_id: uuid.UUID | None) -> _Turn:
         """Validate the references and read the history, then end the read transaction."""
         received_at = utcnow()
@@ -217,7 +210,7 @@ class ChatService:
         else:
             chat_id, title = uuid.uuid4(), " ".join(message.split())[:80]
         self._scope.rollback()  # end the read transaction before the slow calls
-        return _Turn(bot=bot, api_key=self._provider_key(bot), chat_id=chat_id, new_chat_title=title,
+        return _Turn(bot=bot, api_key=chat_api_key(bot), chat_id=chat_id, new_chat_title=title,
                      message=message, received_at=received_at, history=history, query=message)
 
     def _ground(self, turn: _Turn, top_k: int | None) -> None:

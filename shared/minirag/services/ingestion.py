@@ -41,6 +41,7 @@ from minirag.errors import AppError, PermanentIngestError
 from minirag.observability import logger, metrics
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
+from minirag.services.provider_keys import embedding_api_key
 from minirag.settings import Settings
 from minirag.storage.uploads import UploadStorage
 from minirag.vectorstore.store import (
@@ -213,7 +214,7 @@ class IngestionService:
         texts = [c.text for _, _, chunks in rows for c in chunks]
 
         if texts:
-            api_key = self._embedding_key(bot)
+            api_key = embedding_api_key(bot, self._settings)
             vectors = self._gateway.embed(texts, model=bot.embedding_model, api_key=api_key)
             store = open_store(
                 collection_name(self._settings.qdrant_collection_prefix, bot.embedding_model, len(vectors[0])),
@@ -237,16 +238,6 @@ class IngestionService:
 
         if self._record_batch(source.id, bot, version, rows, len(texts)):
             self._retire_old_versions(source.id, bot, version)
-
-    def _embedding_key(self, bot: BotProfile) -> str | None:
-        if bot.embedding_model.startswith("local/"):
-            return None
-        if bot.provider_key_encrypted:
-            from minirag.security.fernet import decrypt_secret
-
-            return decrypt_secret(bot.provider_key_encrypted)
-        key = self._settings.embedding_api_key
-        return key.get_secret_value() if key else None
 
     def _record_batch(self, source_id: uuid.UUID, bot: BotProfile, version: int,
                       rows: list[tuple[int, Any, list[Any]]], chunk_count: int) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from minirag.db.models import BotProfile, Source
 from minirag.db.scope import TenantScope
+from minirag.services.provider_keys import embedding_api_key
 from minirag.settings import Settings
 from minirag.vectorstore.store import DENSE, collection_name, open_store
 
@@ -75,16 +76,6 @@ class RetrievalService:
         self._settings = settings
         self._gateway = gateway
 
-    def embedding_key(self, bot: BotSnapshot) -> str | None:
-        if bot.embedding_model.startswith("local/"):
-            return None
-        if bot.provider_key_encrypted:
-            from minirag.security.fernet import decrypt_secret
-
-            return decrypt_secret(bot.provider_key_encrypted)
-        key = self._settings.embedding_api_key
-        return key.get_secret_value() if key else None
-
     def retrieve(self, bot: BotSnapshot, query: str, *, top_k: int, mode: RetrievalMode = "hybrid",
                  min_score: float | None = None) -> list[RetrievedChunk]:
         """The bot's best `top_k` visible chunks for `query`. Reads the database once (the visible
@@ -92,7 +83,7 @@ class RetrievalService:
         from minirag.retrieval.sparse import encode_query
 
         query_vector = self._gateway.embed([query], model=bot.embedding_model,
-                                           api_key=self.embedding_key(bot))[0]
+                                           api_key=embedding_api_key(bot, self._settings))[0]
         sparse = encode_query(query)
         store = open_store(
             collection_name(self._settings.qdrant_collection_prefix, bot.embedding_model, len(query_vector)),
