@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -70,7 +71,7 @@ def _unavailable(exc: Exception) -> UpstreamUnavailable:
     return UpstreamUnavailable("the vector store is unavailable; try again")
 
 
-class TenantVectorStore:
+class TenantVectorStore(ABC):
     """Base of both backends. Public methods hold the tenant logic; subclasses implement the
     `_exists/_ensure/_upsert/_delete/_count/_search` primitives."""
 
@@ -159,25 +160,30 @@ class TenantVectorStore:
             raise _unavailable(exc) from exc
 
     # -- backend primitives ----------------------------------------------------------------------
+    @abstractmethod
     def _exists(self) -> bool:
-        raise NotImplementedError
+        """Whether the collection exists."""
 
+    @abstractmethod
     def _ensure(self, dimension: int) -> None:
-        raise NotImplementedError
+        """Create the collection (dense + sparse, tenant index) or check its dimension."""
 
+    @abstractmethod
     def _upsert(self, points: list[VectorPoint]) -> None:
-        raise NotImplementedError
+        """Write points already stamped with the tenant."""
 
+    @abstractmethod
     def _delete(self, conditions: Conditions) -> None:
-        raise NotImplementedError
+        """Delete the points matching conditions (always tenant-led)."""
 
+    @abstractmethod
     def _count(self, conditions: Conditions) -> int:
-        raise NotImplementedError
+        """Count the points matching conditions (always tenant-led)."""
 
     def _search(self, conditions: Conditions, *, dense: list[float] | None,
                 sparse: tuple[list[int], list[float]] | None, limit: int, prefetch_limit: int,
                 rrf_k: int, with_dense_vectors: bool) -> list[VectorHit]:
-        raise NotImplementedError
+        """Dense, sparse or RRF-fused hybrid search under conditions (always tenant-led)."""
 
 
 def _backend() -> str:
