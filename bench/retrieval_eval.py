@@ -75,17 +75,20 @@ def recall_at(ranked: list[str], relevant: set[str], k: int = 100) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--split", default="test", choices=["test", "train"])
+    parser.add_argument("--split", default="test", help="test, train, or both as 'train,test' (one ingest)")
     parser.add_argument("--limit-docs", type=int, default=None)
     parser.add_argument("--model", default="local/minilm")
     parser.add_argument("--chunk-tokens", type=int, default=None, help="bot chunk size (default: the bot default)")
     parser.add_argument("--modes", default="dense,sparse,hybrid")
     parser.add_argument("--top-k", type=int, default=100)
+    parser.add_argument("--vector-backend", default=None, choices=["qdrant", "qdrant-edge"],
+                        help="default: $VECTOR_BACKEND or qdrant (qdrant-client local mode)")
     parser.add_argument("--models-dir", default=str(ROOT / ".minirag" / "models"),
                         help="where `minirag models prepare` left the optimised MiniLM (falls back to the shipped one)")
     args = parser.parse_args()
 
-    configure_environment(EMBEDDING_MODEL=args.model, INGEST_BATCH_DOCUMENTS="256")
+    extra = {"VECTOR_BACKEND": args.vector_backend} if args.vector_backend else {}
+    configure_environment(EMBEDDING_MODEL=args.model, INGEST_BATCH_DOCUMENTS="256", **extra)
     from minirag.llm.factory import get_gateway
 
     get_gateway().models_dir = args.models_dir
@@ -111,19 +114,24 @@ def main() -> int:
     print(f"ingested {source['progress']['documents_done']} documents as {chunks} chunks in {ingest_seconds:.1f} s "
           f"({source['progress']['documents_done'] / ingest_seconds:.1f} docs/s) with {args.model}")
 
-    qrels = load_qrels(args.data, args.split)
+    for split in args.split.split(","):
+        evaluate(api, token, bot["id"], args, docs, chunks, split.strip())
+    return 0
+
+
+def evaluate(api: InProcessApi, token: str, bot_id: str, args: argparse.Namespace, docs: list[dict],
+             chunks: int, split: str) -> None:
+    qrels = load_qrels(args.data, split)
     doc_ids = {d["id"] for d in docs}
     if args.limit_docs:
         qrels = {q: rel & doc_ids for q, rel in qrels.items() if rel & doc_ids}
     queries = load_queries(args.data, set(qrels))
-    print(f"{len(queries)} {args.split} queries")
-
     rows = []
     for mode in args.modes.split(","):
         ndcgs, recalls = [], []
         started = time.perf_counter()
         for query_id, text in queries.items():
-            result = api.ok("POST", "/v1/retrieve", {"bot_profile_id": bot["id"], "query": text,
+            result = api.ok("POST", "/v1/retrieve", {"bot_profile_id": bot_id, "query": text,
                                                      "top_k": args.top_k, "mode": mode}, token)
             ranked = list(dict.fromkeys(hit["external_id"] for hit in result["data"]))
             ndcgs.append(ndcg_at(ranked, qrels[query_id]))
@@ -131,11 +139,10 @@ def main() -> int:
         per_query_ms = (time.perf_counter() - started) / max(1, len(queries)) * 1000
         rows.append((mode, sum(ndcgs) / len(ndcgs), sum(recalls) / len(recalls), per_query_ms))
 
-    print(f"\nSciFact {args.split} ({len(queries)} queries, {len(docs)} docs, {chunks} chunks, {args.model})")
+    print(f"\nSciFact {split} ({len(queries)} queries, {len(docs)} docs, {chunks} chunks, {args.model})")
     print(f"{'mode':<8} {'nDCG@10':>8} {'Recall@100':>11} {'ms/query':>9}")
     for mode, ndcg, recall, ms in rows:
-        print(f"{mode:<8} {ndcg:>8.3f} {recall:>11.3f} {ms:>9.1f}")
-    return 0
+        print(f"{mode:<8} {ndcg:>8.3f} {recall:>11.3f} {ms:>9.1f}", flush=True)
 
 
 if __name__ == "__main__":
