@@ -211,7 +211,10 @@ class IngestionService:
             for chunk in chunks:
                 chunk.heading = chunk.heading[:MAX_HEADING] if chunk.heading else chunk.heading
             rows.append((position, doc, chunks))
-        texts = [c.text for _, _, chunks in rows for c in chunks]
+        # The dense vector sees the document title too (as the sparse one does): a chunk's title is
+        # often the best summary of what it is about (+0.016 dense / +0.005 hybrid nDCG@10 on
+        # SciFact *train*; bench/retrieval_eval.py).
+        texts = [f"{doc.title}\n{c.text}" if doc.title else c.text for _, doc, chunks in rows for c in chunks]
 
         if texts:
             api_key = embedding_api_key(bot, self._settings)
