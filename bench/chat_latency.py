@@ -259,8 +259,8 @@ def _search_modes(bot: dict[str, Any], token: str, rng: random.Random, args: arg
     """The vector search alone, by mode, on the same collection (same calls as retrieval)."""
     import uuid
 
-    from minirag.llm.factory import get_gateway
-    from minirag.retrieval.sparse import encode_query
+    from minirag.llm.gateway import get_gateway
+    from minirag.vectorstore.sparse import encode_query
     from minirag.settings import get_settings
     from minirag.vectorstore.store import collection_name, open_store
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from minirag.llm import offline
 from minirag.llm.offline import MiniLMEmbedder, prepare_minilm, register_offline_providers
-from minirag.retrieval import sparse
+from minirag.vectorstore import sparse
 
 WORDS = (
     "retrieval augmented generation grounds answers in documents that a tenant uploads and the "

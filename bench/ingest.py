@@ -103,7 +103,7 @@ def run(model: str, data: bytes, documents: int) -> dict[str, float]:
     from minirag.db.engine import get_session_factory
     from minirag.db.models import Chunk
     from minirag.db.scope import TenantScope
-    from minirag.llm.factory import get_gateway
+    from minirag.llm.gateway import get_gateway
     from minirag.settings import get_settings
     from minirag.storage.uploads import LOCAL_UPLOAD_PATH, get_storage
 

@@ -89,7 +89,7 @@ def main() -> int:
 
     extra = {"VECTOR_BACKEND": args.vector_backend} if args.vector_backend else {}
     configure_environment(EMBEDDING_MODEL=args.model, INGEST_BATCH_DOCUMENTS="256", **extra)
-    from minirag.llm.factory import get_gateway
+    from minirag.llm.gateway import get_gateway
 
     get_gateway().models_dir = args.models_dir
     api = InProcessApi()

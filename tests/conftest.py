@@ -60,7 +60,7 @@ def reset_caches() -> None:
     publisher.get_publisher.cache_clear()
     publisher.get_memory_queue().clear()
     uploads.get_storage.cache_clear()
-    from minirag.llm import factory
+    from minirag.llm import gateway as factory
 
     factory.get_gateway.cache_clear()
     try:

@@ -113,7 +113,7 @@ def cmd_drain(args: argparse.Namespace) -> int:
 
 
 def cmd_bootstrap_aws(args: argparse.Namespace) -> int:
-    from minirag.infra_bootstrap import bootstrap
+    from minirag.local.aws_bootstrap import bootstrap
     from minirag.settings import get_settings
 
     _prepare(args)

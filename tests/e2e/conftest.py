@@ -122,7 +122,7 @@ def stack(localstack_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     import uvicorn
 
     from minirag.cli import build_worker
-    from minirag.infra_bootstrap import bootstrap
+    from minirag.local.aws_bootstrap import bootstrap
     from minirag.local.server import build_local_app
     from minirag.local.template import load_template
     from minirag.settings import get_settings

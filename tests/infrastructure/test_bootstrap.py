@@ -1,4 +1,4 @@
-"""`minirag bootstrap-aws` (minirag.infra_bootstrap) against moto: the queue, DLQ and bucket the
+"""`minirag bootstrap-aws` (minirag.local.aws_bootstrap) against moto: the queue, DLQ and bucket the
 stack creates in AWS, with the same attributes as template.yaml, named by settings; idempotent."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import create_engine, inspect
 
-from minirag import infra_bootstrap
-from minirag.infra_bootstrap import bootstrap
+from minirag.local import aws_bootstrap
+from minirag.local.aws_bootstrap import bootstrap
 from minirag.local.template import load_template
 from minirag.settings import Settings
 
@@ -48,7 +48,7 @@ def test_bootstrap_creates_queue_dlq_and_bucket_named_by_settings(aws, tmp_path)
     assert int(redrive["maxReceiveCount"]) == 5
     assert redrive["deadLetterTargetArn"] == result.dlq_arn
     assert result.dlq_arn.endswith(":acme-ingest-dlq")
-    assert int(attributes["VisibilityTimeout"]) == infra_bootstrap.INGEST_VISIBILITY_TIMEOUT_SECONDS
+    assert int(attributes["VisibilityTimeout"]) == aws_bootstrap.INGEST_VISIBILITY_TIMEOUT_SECONDS
     # And the bucket is private, encrypted, open to browser PUTs, and drops abandoned multipart uploads
     s3 = boto3.client("s3")
     block = s3.get_public_access_block(Bucket="acme-uploads")["PublicAccessBlockConfiguration"]
@@ -84,16 +84,16 @@ def test_bootstrap_matches_the_template_queue_and_bucket():
     bucket = RESOURCES["UploadBucket"]["Properties"]
 
     # Then the bootstrap creates them with the same attributes
-    assert queue["VisibilityTimeout"] == infra_bootstrap.INGEST_VISIBILITY_TIMEOUT_SECONDS
-    assert queue["MessageRetentionPeriod"] == infra_bootstrap.INGEST_RETENTION_SECONDS
-    assert dlq["MessageRetentionPeriod"] == infra_bootstrap.DLQ_RETENTION_SECONDS
+    assert queue["VisibilityTimeout"] == aws_bootstrap.INGEST_VISIBILITY_TIMEOUT_SECONDS
+    assert queue["MessageRetentionPeriod"] == aws_bootstrap.INGEST_RETENTION_SECONDS
+    assert dlq["MessageRetentionPeriod"] == aws_bootstrap.DLQ_RETENTION_SECONDS
     assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "IngestMaxReceiveCount"}
     assert PARAMETERS["IngestMaxReceiveCount"]["Default"] == Settings.model_fields["ingest_max_receive_count"].default
     lifecycle = bucket["LifecycleConfiguration"]["Rules"]
     assert lifecycle[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == \
-        infra_bootstrap.ABORT_INCOMPLETE_UPLOADS_DAYS
+        aws_bootstrap.ABORT_INCOMPLETE_UPLOADS_DAYS
     cors = bucket["CorsConfiguration"]["CorsRules"][0]
-    assert cors["AllowedMethods"] == ["PUT"] and cors["MaxAge"] == infra_bootstrap.UPLOAD_CORS_MAX_AGE_SECONDS
+    assert cors["AllowedMethods"] == ["PUT"] and cors["MaxAge"] == aws_bootstrap.UPLOAD_CORS_MAX_AGE_SECONDS
     # And the template names follow the settings' defaults (plus the stage)
     assert queue["QueueName"] == {"Fn::Sub": Settings.model_fields["ingest_queue_name"].default + "-${Stage}"}
     assert dlq["QueueName"] == {"Fn::Sub": Settings.model_fields["ingest_dlq_name"].default + "-${Stage}"}

@@ -131,7 +131,7 @@ SourceServiceDep = Annotated[SourceService, Depends(get_source_service)]
 
 def get_chat_service(scope: ScopeDep) -> ChatService:
     """Chat needs the LLM gateway (LiteLLM, imported lazily on first call) and the vector store."""
-    from minirag.llm.factory import get_gateway
+    from minirag.llm.gateway import get_gateway
 
     gateway = get_gateway()
     return ChatService(scope, get_settings(), gateway=gateway,

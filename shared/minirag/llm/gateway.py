@@ -23,10 +23,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
 from minirag.errors import AppError, RateLimited, UpstreamUnavailable
+from minirag.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -528,3 +530,11 @@ class CompletionStream:
         close = getattr(self._chunks, "close", None)
         if callable(close):
             close()
+
+
+@lru_cache(maxsize=1)
+def get_gateway() -> LLMGateway:
+    """The process-wide gateway, configured from settings (LiteLLM itself loads on the first call)."""
+    settings = get_settings()
+    return LLMGateway(models_dir=str((settings.data_dir / "models").resolve()),
+                      max_attempts=settings.llm_max_retries + 1)

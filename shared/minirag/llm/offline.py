@@ -38,7 +38,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minirag.retrieval.sparse import ENGLISH_STOPWORDS
+from minirag.vectorstore.sparse import ENGLISH_STOPWORDS
 
 if TYPE_CHECKING:
     import numpy as np

@@ -125,7 +125,7 @@ class IngestionService:
         self._scope.commit()
 
     def _plan(self, source: Source, message: IngestMessage) -> None:
-        from minirag.ingest.extract import plan_batch
+        from minirag.documents.extract import plan_batch
 
         self._start(source)
         content = self._read(source)
@@ -176,7 +176,7 @@ class IngestionService:
             return SourceBytes(data, source.filename, source.content_type)
         fetch = self._fetcher
         if fetch is None:
-            from minirag.ingest.fetch import fetch_url as fetch
+            from minirag.documents.fetch import fetch_url as fetch
         fetched = fetch(source.url, max_bytes=self._settings.url_fetch_max_bytes,
                         timeout=self._settings.url_fetch_timeout_seconds,
                         allow_private=self._settings.url_fetch_allow_private)
@@ -185,9 +185,9 @@ class IngestionService:
     # -- one slice -------------------------------------------------------------------------------
     def _process_batch(self, source: Source, version: int, start: int, stop: int,
                        content: SourceBytes | None = None) -> None:
-        from minirag.ingest.chunking import chunk_document
-        from minirag.ingest.extract import extract_batch
-        from minirag.retrieval.sparse import encode_document
+        from minirag.documents.chunking import chunk_document
+        from minirag.documents.extract import extract_batch
+        from minirag.vectorstore.sparse import encode_document
 
         self._start(source)
         bot = self._scope.get(BotProfile, source.bot_profile_id)

@@ -80,7 +80,7 @@ class RetrievalService:
                  min_score: float | None = None) -> list[RetrievedChunk]:
         """The bot's best `top_k` visible chunks for `query`. Reads the database once (the visible
         versions) and leaves that read transaction to the caller to end."""
-        from minirag.retrieval.sparse import encode_query
+        from minirag.vectorstore.sparse import encode_query
 
         query_vector = self._gateway.embed([query], model=bot.embedding_model,
                                            api_key=embedding_api_key(bot, self._settings))[0]

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from minirag.db.engine import get_session_factory
 from minirag.db.scope import TenantScope
 from minirag.errors import AppError
-from minirag.llm.factory import get_gateway
+from minirag.llm.gateway import get_gateway
 from minirag.observability import logger
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import get_publisher

@@ -22,7 +22,7 @@ from tests.integration.ingest.support import (
     retrieve,
     take_queued,
 )
-from tests.unit.ingest.samples import make_pdf, make_zip
+from tests.unit.documents.samples import make_pdf, make_zip
 
 
 def _jsonl(count: int, **extra_fields) -> bytes:

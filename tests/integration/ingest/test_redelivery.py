@@ -33,8 +33,8 @@ TEXT = "\n\n".join(
 
 
 def _expected_chunks(text: str) -> int:
-    from minirag.ingest.chunking import chunk_document
-    from minirag.ingest.extract import extract
+    from minirag.documents.chunking import chunk_document
+    from minirag.documents.extract import extract
 
     return sum(len(chunk_document(doc)) for doc in extract(text.encode(), filename="content.md"))
 

@@ -23,7 +23,7 @@ from tests.integration.ingest.support import (
     take_queued,
     vector_count,
 )
-from tests.unit.ingest.samples import make_docx, make_pdf
+from tests.unit.documents.samples import make_docx, make_pdf
 
 HANDBOOK = """# Handbook
 

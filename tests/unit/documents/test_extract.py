@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from minirag.errors import PermanentIngestError
-from minirag.ingest.extract import (
+from minirag.documents.extract import (
     ExtractedDocument,
     Section,
     ZipLimits,

@@ -29,7 +29,7 @@ from email.message import Message
 import httpx
 
 from minirag.errors import PermanentIngestError, UpstreamUnavailable
-from minirag.ingest.extract import kind_for_filename
+from minirag.documents.extract import kind_for_filename
 
 __all__ = [
     "DEFAULT_ALLOWED_CONTENT_TYPES",

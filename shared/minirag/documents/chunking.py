@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from minirag.errors import InvalidInput
-from minirag.ingest.extract import ExtractedDocument, Section
+from minirag.documents.extract import ExtractedDocument, Section
 
 __all__ = [
     "DEFAULT_CHUNK_TOKENS",

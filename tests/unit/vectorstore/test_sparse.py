@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from minirag.retrieval.sparse import (
+from minirag.vectorstore.sparse import (
     BM25_AVGDL,
     BM25_K1,
     encode_document,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from minirag.errors import InvalidInput
-from minirag.ingest.chunking import Chunk, _document_estimator, chunk_document, estimate_tokens
-from minirag.ingest.extract import ExtractedDocument, Section, extract
+from minirag.documents.chunking import Chunk, _document_estimator, chunk_document, estimate_tokens
+from minirag.documents.extract import ExtractedDocument, Section, extract
 
 try:
     from . import samples
@@ -93,7 +93,7 @@ def test_estimate_tokens_basics() -> None:
 
 
 def test_estimate_is_additive_over_whitespace_for_a_fixed_language() -> None:
-    from minirag.ingest.chunking import _estimate
+    from minirag.documents.chunking import _estimate
 
     rng = random.Random(3)
     parts = [paragraph(rng, 3) for _ in range(5)]
