@@ -176,6 +176,19 @@ class TenantScope:
         """`SELECT model WHERE tenant_id = :tenant` (explicitly, besides the safety net)."""
         return select(model, *extra_entities).where(model.tenant_id == self.tenant_id)
 
+    def where(self, model: type[T], *, active_only: bool = False, **equals: Any) -> Select:
+        """`select(model)` for this tenant with `column == value` for each keyword (and, with
+        active_only, only active rows): the query-by-example the CRUD services need."""
+        stmt = self.select(model)
+        if active_only:
+            stmt = stmt.where(model.is_active.is_(True))
+        for column, value in equals.items():
+            stmt = stmt.where(getattr(model, column) == value)
+        return stmt
+
+    def all(self, model: type[T], *, active_only: bool = False, **equals: Any) -> list[T]:
+        return list(self._session.execute(self.where(model, active_only=active_only, **equals)).scalars())
+
     def count(self, model: type[T], *criteria: Any) -> int:
         stmt = select(func.count()).select_from(model).where(model.tenant_id == self.tenant_id, *criteria)
         return int(self._session.execute(stmt).scalar_one())
@@ -214,9 +227,11 @@ class TenantScope:
     def execute(self, stmt: Any) -> Any:
         return self._session.execute(stmt)
 
-    def page(self, stmt: Select, model: type[T], *, limit: int, cursor: str | None,
-             newest_first: bool = True) -> PageResult[T]:
-        """Keyset pagination over (created_at, id): stable under concurrent inserts, O(limit) per page."""
+    def page(self, model: type[T], *, limit: int, cursor: str | None, newest_first: bool = True,
+             active_only: bool = False, **equals: Any) -> PageResult[T]:
+        """Keyset pagination over (created_at, id) of `where(model, ...)`: stable under concurrent
+        inserts, O(limit) per page."""
+        stmt = self.where(model, active_only=active_only, **equals)
         if cursor:
             at, row_id = decode_cursor(cursor)
             if newest_first:
@@ -237,15 +252,6 @@ class TenantScope:
         self._session.add(obj)
         return obj
 
-    def add_all(self, objs: Sequence[T]) -> None:
-        for obj in objs:
-            self.add(obj)
-
-    def delete(self, obj: T) -> None:
-        if obj.tenant_id != self.tenant_id:
-            raise NotFound(resource_name(type(obj)))
-        self._session.delete(obj)
-
     def flush(self) -> None:
         self._session.flush()
 
@@ -254,6 +260,3 @@ class TenantScope:
 
     def rollback(self) -> None:
         self._session.rollback()
-
-    def refresh(self, obj: T) -> None:
-        self._session.refresh(obj)

@@ -19,6 +19,8 @@ from minirag.api.schemas.chat import (
 )
 from minirag.api.schemas.common import Page
 from minirag.observability import logger
+from minirag.services.chat import AnswerDelta, ChatService, ChatTurn, PreparedTurn, TurnDone
+from minirag.services.commands import AskBot, Retrieve
 
 router = APIRouter(tags=["chat"])
 
@@ -27,12 +29,30 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-def _sse(events: Iterator[tuple[str, dict[str, Any]]], request_id: str | None) -> Iterator[bytes]:
-    """Once the response has started, an error can only be told in the stream: an unexpected one
-    becomes a generic `error` event with the request id (its text is logged, never sent)."""
+def turn_payload(turn: ChatTurn) -> dict[str, Any]:
+    """The JSON answer (and the `done` event): ids as strings, usage nested."""
+    return {
+        "chat_id": str(turn.chat_id), "message_id": str(turn.assistant_message.id),
+        "user_message_id": str(turn.user_message.id), "answer": turn.assistant_message.content,
+        "citations": turn.citations, "retrieval_query": turn.retrieval_query,
+        "usage": {"prompt_tokens": turn.usage.prompt_tokens, "completion_tokens": turn.usage.completion_tokens,
+                  "total_tokens": turn.usage.total_tokens, "cost": turn.usage.cost},
+    }
+
+
+def _sse(service: ChatService, turn: PreparedTurn, request_id: str | None) -> Iterator[bytes]:
+    """`start` {chat_id}, `token` {text} as the model writes, then `done` (the stored turn) or
+    `error`. Once the response has started, an error can only be told in the stream: an unexpected
+    one becomes a generic `error` event with the request id (its text is logged, never sent)."""
+    yield _event("start", {"chat_id": str(turn.chat_id)})
     try:
-        for name, data in events:
-            yield _event(name, data)
+        for event in service.stream_turn(turn):
+            if isinstance(event, AnswerDelta):
+                yield _event("token", {"text": event.text})
+            elif isinstance(event, TurnDone):
+                yield _event("done", turn_payload(event.turn))
+            else:
+                yield _event("error", event.error.to_body()["error"])
     except Exception:  # noqa: BLE001 - the status line is already sent
         logger.exception("chat stream failed")
         yield _event("error", {"code": "internal_error", "details": None, "request_id": request_id,
@@ -49,21 +69,14 @@ def create_chat_message(body: ChatRequest, service: ChatServiceDep, request: Req
     With `stream: true` the answer comes as Server-Sent Events: `start` {chat_id}, `token` {text}
     (the tokens concatenate to the answer), then `done` (the same body as the JSON answer) or
     `error` {code, message, details}."""
+    command = AskBot(bot_profile_id=body.bot_profile_id, message=body.message, chat_id=body.chat_id,
+                     top_k=body.top_k)
     if body.stream:
-        events = service.ask_stream(bot_profile_id=body.bot_profile_id, message=body.message,
-                                    chat_id=body.chat_id, top_k=body.top_k)
-        first = next(events)  # validation errors (404, 422) surface before the stream starts
-        return StreamingResponse(_sse(_chain(first, events), getattr(request.state, "request_id", None)),
+        turn = service.prepare_turn(command)  # validation errors (404, 422) surface before the stream starts
+        return StreamingResponse(_sse(service, turn, getattr(request.state, "request_id", None)),
                                  media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
-    turn = service.ask(bot_profile_id=body.bot_profile_id, message=body.message, chat_id=body.chat_id,
-                       top_k=body.top_k)
-    return ChatResponse.model_validate(service.turn_payload(turn))
-
-
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
+    return ChatResponse.model_validate(turn_payload(service.ask(command)))
 
 
 @router.get("/v1/chat/{id}", response_model=ChatPublic)
@@ -83,6 +96,6 @@ def list_chat_messages(id: uuid.UUID, service: ChatServiceDep, page: PageDep) ->
 @router.post("/v1/retrieve", response_model=RetrieveResponse)
 def retrieve(body: RetrieveRequest, service: ChatServiceDep) -> RetrieveResponse:
     """Ranked chunks for a query, without calling a language model."""
-    chunks = service.retrieve(body.bot_profile_id, body.query, top_k=body.top_k, mode=body.mode,
-                              min_score=body.min_score)
+    chunks = service.retrieve(Retrieve(bot_profile_id=body.bot_profile_id, query=body.query, top_k=body.top_k,
+                                       mode=body.mode, min_score=body.min_score))
     return RetrieveResponse(data=[RetrievedChunkPublic.model_validate(c, from_attributes=True) for c in chunks])

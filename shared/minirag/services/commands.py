@@ -1,0 +1,137 @@
+"""What the routers hand the services: one typed command per use case, plain values only (secrets
+already unwrapped, ids parsed). The API schemas validate the wire format; these say what a use case
+takes, so services depend on no web framework and on no `dict[str, Any]`.
+
+A PATCH command leaves a field `UNSET` when the request did not send it; `changes()` gives the sent
+ones (a `None` among them means "clear", which the API schema allows only where it makes sense)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+
+class Unset(enum.Enum):
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+
+
+class _Changes:
+    def changes(self) -> dict[str, Any]:
+        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not UNSET}  # type: ignore[arg-type]
+
+
+# -- tenants and auth ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BootstrapTenant:
+    tenant_name: str
+    tenant_slug: str
+    owner_email: str
+    owner_password: str
+
+
+@dataclass(frozen=True)
+class Login:
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class CreateApiToken:
+    name: str
+    expires_in_days: int | None
+
+
+# -- bot profiles -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateBotProfile:
+    name: str
+    description: str | None
+    system_prompt: str
+    model: str | None  # None: the server's default chat model
+    temperature: float
+    max_tokens: int
+    provider_api_key: str | None
+    embedding_model: str | None  # None: the server's embedding model
+    chunk_tokens: int
+    chunk_overlap_tokens: int
+    top_k: int
+    min_score: float
+    no_answer_text: str
+    history_turns: int
+
+
+@dataclass(frozen=True)
+class UpdateBotProfile(_Changes):
+    """`provider_api_key=None` removes the stored key; `description=None` clears it."""
+
+    name: str | Unset = UNSET
+    description: str | None | Unset = UNSET
+    system_prompt: str | Unset = UNSET
+    model: str | Unset = UNSET
+    temperature: float | Unset = UNSET
+    max_tokens: int | Unset = UNSET
+    provider_api_key: str | None | Unset = UNSET
+    chunk_tokens: int | Unset = UNSET
+    chunk_overlap_tokens: int | Unset = UNSET
+    top_k: int | Unset = UNSET
+    min_score: float | Unset = UNSET
+    no_answer_text: str | Unset = UNSET
+    history_turns: int | Unset = UNSET
+
+
+# -- sources ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateSource:
+    bot_profile_id: uuid.UUID
+    name: str
+    source_type: Literal["text", "upload", "url"]
+    content: str | None = None  # text sources
+    url: str | None = None  # url sources
+    filename: str | None = None  # upload sources
+    content_type: str | None = None  # upload sources; None: from the extension
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class UpdateSource(_Changes):
+    """`metadata=None` clears the metadata."""
+
+    name: str | Unset = UNSET
+    content: str | Unset = UNSET
+    url: str | Unset = UNSET
+    metadata: dict[str, Any] | None | Unset = UNSET
+
+
+@dataclass(frozen=True)
+class ListSources:
+    limit: int
+    cursor: str | None = None
+    bot_profile_id: uuid.UUID | None = None
+    status: Literal["pending", "queued", "processing", "ready", "failed"] | None = None
+
+
+# -- chat -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AskBot:
+    bot_profile_id: uuid.UUID
+    message: str
+    chat_id: uuid.UUID | None = None  # None: a new chat
+    top_k: int | None = None  # None: the bot's top_k
+
+
+@dataclass(frozen=True)
+class Retrieve:
+    bot_profile_id: uuid.UUID
+    query: str
+    top_k: int | None = None
+    mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    min_score: float | None = None

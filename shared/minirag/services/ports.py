@@ -1,0 +1,38 @@
+"""The model gateway as the services see it: a minimal structural type, so a service says what it
+calls without importing LiteLLM (`minirag.llm.gateway.LLMGateway` is the real one; tests pass fakes).
+Kept here until the llm package offers its own Protocol."""
+
+from __future__ import annotations
+
+from typing import Iterator, Protocol
+
+
+class ModelCompletion(Protocol):
+    @property
+    def text(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+    @property
+    def cost(self) -> float | None: ...
+
+
+class ModelStream(Protocol):
+    """Text deltas as the model writes; `result` once the iteration is over."""
+
+    def __iter__(self) -> Iterator[str]: ...
+    @property
+    def result(self) -> ModelCompletion: ...
+
+
+class ModelGateway(Protocol):
+    def complete(self, messages: list[dict], *, model: str, temperature: float, max_tokens: int,
+                 api_key: str | None = None, timeout: float = 60) -> ModelCompletion: ...
+
+    def stream(self, messages: list[dict], *, model: str, temperature: float, max_tokens: int,
+               api_key: str | None = None, timeout: float = 60) -> ModelStream: ...
+
+    def embed(self, texts: list[str], *, model: str, api_key: str | None = None) -> list[list[float]]: ...
