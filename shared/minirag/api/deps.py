@@ -107,7 +107,7 @@ from minirag.services.tenants import TenantService  # noqa: E402
 
 
 def get_tenant_service(session: SessionDep) -> TenantService:
-    return TenantService(session, get_settings())
+    return TenantService(SystemRepository(session), get_settings())
 
 
 def get_api_token_service(scope: ScopeDep, principal: PrincipalDep) -> ApiTokenService:

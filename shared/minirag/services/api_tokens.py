@@ -9,6 +9,7 @@ from minirag.db.base import utcnow
 from minirag.db.models import ApiToken
 from minirag.db.scope import PageResult, TenantScope
 from minirag.security.api_tokens import display_prefix, generate_token, hash_token
+from minirag.services.commands import CreateApiToken
 
 
 class ApiTokenService:
@@ -16,21 +17,22 @@ class ApiTokenService:
         self._scope = scope
         self._user_id = user_id
 
-    def create(self, *, name: str, expires_in_days: int | None) -> tuple[ApiToken, str]:
+    def create(self, command: CreateApiToken) -> tuple[ApiToken, str]:
         raw = generate_token()
-        expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
-        token = self._scope.add(ApiToken(id=uuid.uuid4(), user_id=self._user_id, name=name,
-                                         prefix=display_prefix(raw), token_hash=hash_token(raw),
-                                         expires_at=expires_at))
-        self._scope.commit()
+        expires_at = utcnow() + timedelta(days=command.expires_in_days) if command.expires_in_days else None
+        with self._scope.write():
+            token = self._scope.add(ApiToken(id=uuid.uuid4(), user_id=self._user_id, name=command.name,
+                                             prefix=display_prefix(raw), token_hash=hash_token(raw),
+                                             expires_at=expires_at))
         return token, raw
 
     def list(self, *, limit: int, cursor: str | None) -> PageResult[ApiToken]:
-        return self._scope.page(self._scope.select(ApiToken), ApiToken, limit=limit, cursor=cursor)
+        with self._scope.read():
+            return self._scope.page(ApiToken, limit=limit, cursor=cursor)
 
     def revoke(self, token_id: uuid.UUID) -> None:
         """Idempotent within the tenant: revoking twice is fine; a foreign id is a 404."""
-        token = self._scope.get(ApiToken, token_id)
-        if token.revoked_at is None:
-            token.revoked_at = utcnow()
-            self._scope.commit()
+        with self._scope.write():
+            token = self._scope.get(ApiToken, token_id)
+            if token.revoked_at is None:
+                token.revoked_at = utcnow()

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import asdict
 
 from minirag.db.models import BotProfile
 from minirag.db.scope import PageResult, TenantScope
 from minirag.errors import InvalidInput
+from minirag.services.commands import CreateBotProfile, UpdateBotProfile
 from minirag.services.sources import SourceService
 from minirag.security.fernet import encrypt_secret
 from minirag.settings import Settings
@@ -25,54 +26,50 @@ class BotProfileService:
         self._settings = settings
         self._sources = sources
 
-    def create(self, data: dict[str, Any]) -> BotProfile:
-        data = dict(data)
-        key = data.pop("provider_api_key", None)
-        data["model"] = data.get("model") or self._settings.default_chat_model
-        data["embedding_model"] = data.get("embedding_model") or self._settings.embedding_model
-        _check_chunking(data["chunk_tokens"], data["chunk_overlap_tokens"])
+    def create(self, command: CreateBotProfile) -> BotProfile:
+        data = asdict(command)
+        key = data.pop("provider_api_key")
+        data["model"] = command.model or self._settings.default_chat_model
+        data["embedding_model"] = command.embedding_model or self._settings.embedding_model
+        _check_chunking(command.chunk_tokens, command.chunk_overlap_tokens)
         bot = BotProfile(id=uuid.uuid4(), **data)
         self._set_key(bot, key)
-        self._scope.add(bot)
-        self._scope.commit()
+        with self._scope.write():
+            self._scope.add(bot)
         return bot
 
     def get(self, bot_id: uuid.UUID) -> BotProfile:
-        return self._scope.get(BotProfile, bot_id, active_only=True)
+        with self._scope.read():
+            return self._scope.get(BotProfile, bot_id, active_only=True)
 
     def list(self, *, limit: int, cursor: str | None) -> PageResult[BotProfile]:
-        stmt = self._scope.select(BotProfile).where(BotProfile.is_active.is_(True))
-        return self._scope.page(stmt, BotProfile, limit=limit, cursor=cursor)
+        with self._scope.read():
+            return self._scope.page(BotProfile, limit=limit, cursor=cursor, active_only=True)
 
-    def update(self, bot_id: uuid.UUID, changes: dict[str, Any]) -> BotProfile:
-        bot = self.get(bot_id)
-        changes = dict(changes)
-        if "provider_api_key" in changes:
-            self._set_key(bot, changes.pop("provider_api_key"))
-        for field in ("name", "system_prompt", "model", "temperature", "max_tokens", "chunk_tokens",
-                      "chunk_overlap_tokens", "top_k", "min_score", "no_answer_text", "history_turns"):
-            if field in changes and changes[field] is None:
-                raise InvalidInput(field, "may not be null")
-        for field, value in changes.items():
-            setattr(bot, field, value)
-        _check_chunking(bot.chunk_tokens, bot.chunk_overlap_tokens)
-        self._scope.commit()
+    def update(self, bot_id: uuid.UUID, command: UpdateBotProfile) -> BotProfile:
+        changes = command.changes()
+        with self._scope.write():
+            bot = self._scope.get(BotProfile, bot_id, active_only=True)
+            if "provider_api_key" in changes:
+                self._set_key(bot, changes.pop("provider_api_key"))
+            for field, value in changes.items():
+                setattr(bot, field, value)
+            _check_chunking(bot.chunk_tokens, bot.chunk_overlap_tokens)
         return bot
 
     def deactivate(self, bot_id: uuid.UUID) -> None:
         """Soft delete: the profile disappears from the API; its sources are deactivated with it."""
-        bot = self.get(bot_id)
-        bot.is_active = False
-        sources = self._sources.deactivate_for_bot(bot)
-        self._scope.commit()
+        with self._scope.write():
+            bot = self._scope.get(BotProfile, bot_id, active_only=True)
+            bot.is_active = False
+            sources = self._sources.deactivate_for_bot(bot)
         self._sources.publish_purge(sources)
 
     @staticmethod
-    def _set_key(bot: BotProfile, key: Any) -> None:
+    def _set_key(bot: BotProfile, key: str | None) -> None:
         if key is None:
             bot.provider_key_encrypted = None
             bot.provider_key_last4 = None
             return
-        raw = key.get_secret_value() if hasattr(key, "get_secret_value") else str(key)
-        bot.provider_key_encrypted = encrypt_secret(raw)
-        bot.provider_key_last4 = raw[-4:] if len(raw) >= 8 else None
+        bot.provider_key_encrypted = encrypt_secret(key)
+        bot.provider_key_last4 = key[-4:] if len(key) >= 8 else None

@@ -41,9 +41,9 @@ class RetrievedChunk:
 
 @dataclass(frozen=True)
 class BotSnapshot:
-    """The bot settings one request needs, copied out of the ORM row so that using them never
-    touches the database again: a rollback expires ORM rows, and the lazy reload it causes would
-    open a transaction (on SQLite, `BEGIN IMMEDIATE`: the write lock) held across model calls."""
+    """The bot settings one request needs, as plain values copied out of the ORM row: a chat turn
+    carries them across model calls, outside any transaction, and a plain value can never lazy-load
+    (which would open a transaction, on SQLite a write lock, held across those calls)."""
 
     id: uuid.UUID
     model: str

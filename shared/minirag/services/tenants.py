@@ -1,5 +1,5 @@
 """Tenant bootstrap and password login: the two use cases that start before any tenant is known, so
-they (alone with `api.deps`) use `SystemRepository` for unscoped look-ups."""
+they (alone with `api.deps`) use `SystemRepository` for unscoped look-ups and its unit of work."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from minirag.db.models import ApiToken, Tenant, User, UserRole
-from minirag.db.scope import TenantScope
+from minirag.db.scope import UniqueViolation
 from minirag.db.system import SystemRepository
 from minirag.errors import Conflict, Unauthenticated, field_details
 from minirag.security.api_tokens import display_prefix, generate_token, hash_token
 from minirag.security.jwt import AccessClaims, issue_access_token
 from minirag.security.passwords import hash_password, verify_password
+from minirag.services.commands import BootstrapTenant, Login
 from minirag.settings import Settings
 
 
@@ -36,37 +34,41 @@ class AccessToken:
 
 
 class TenantService:
-    def __init__(self, session: Session, settings: Settings) -> None:
-        self._session = session
-        self._system = SystemRepository(session)
+    def __init__(self, system: SystemRepository, settings: Settings) -> None:
+        self._system = system
         self._settings = settings
 
-    def bootstrap(self, *, tenant_name: str, tenant_slug: str, owner_email: str, owner_password: str) -> BootstrapResult:
+    def bootstrap(self, command: BootstrapTenant) -> BootstrapResult:
         """Create a tenant, its owner and a first API token in one transaction."""
-        if self._system.slug_taken(tenant_slug):
+        with self._system.read():
+            slug_taken = self._system.slug_taken(command.tenant_slug)
+            email_taken = not slug_taken and self._system.email_taken(command.owner_email)
+        if slug_taken:
             raise Conflict("tenant_slug is taken", code="slug_taken", details=field_details("tenant_slug", "already taken"))
-        if self._system.email_taken(owner_email):
+        if email_taken:
             raise Conflict("owner_email is taken", code="email_taken", details=field_details("owner_email", "already registered"))
-        password_hash = hash_password(owner_password)
+        password_hash = hash_password(command.owner_password)
+        raw = generate_token()
         try:
-            tenant = self._system.add_tenant(Tenant(id=uuid.uuid4(), name=tenant_name, slug=tenant_slug))
-            scope = TenantScope(self._session, tenant.id)
-            owner = scope.add(User(id=uuid.uuid4(), email=owner_email, password_hash=password_hash, role=UserRole.owner))
-            scope.flush()
-            raw = generate_token()
-            token = scope.add(ApiToken(id=uuid.uuid4(), user_id=owner.id, name="bootstrap",
-                                       prefix=display_prefix(raw), token_hash=hash_token(raw)))
-            scope.commit()
-        except IntegrityError:
+            with self._system.write():
+                tenant = self._system.add_tenant(Tenant(id=uuid.uuid4(), name=command.tenant_name,
+                                                        slug=command.tenant_slug))
+                scope = self._system.tenant_scope(tenant.id)
+                owner = scope.add(User(id=uuid.uuid4(), email=command.owner_email, password_hash=password_hash,
+                                       role=UserRole.owner))
+                scope.flush()
+                token = scope.add(ApiToken(id=uuid.uuid4(), user_id=owner.id, name="bootstrap",
+                                           prefix=display_prefix(raw), token_hash=hash_token(raw)))
+        except UniqueViolation:
             # A concurrent bootstrap took the slug or email between our check and the insert.
-            self._session.rollback()
             raise Conflict("tenant_slug or owner_email is taken", code="conflict",
                            details=field_details("tenant_slug", "already taken or email already registered")) from None
         return BootstrapResult(tenant, owner, token, raw)
 
-    def login(self, *, email: str, password: str) -> AccessToken:
-        user = self._system.find_user_by_email(email)
-        if not verify_password(password, user.password_hash if user else None) or user is None:
+    def login(self, command: Login) -> AccessToken:
+        with self._system.read():
+            user = self._system.find_user_by_email(command.email)
+        if not verify_password(command.password, user.password_hash if user else None) or user is None:
             raise Unauthenticated("wrong email or password")
         token, expires_at = issue_access_token(
             AccessClaims(user.id, user.tenant_id, user.role.value),
@@ -76,7 +78,8 @@ class TenantService:
         return AccessToken(token, expires_at, self._settings.jwt_ttl_seconds)
 
     def me(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Tenant, User]:
-        tenant = self._system.get_tenant(tenant_id)
-        user = TenantScope(self._session, tenant_id).get(User, user_id)
+        with self._system.read():
+            tenant = self._system.get_tenant(tenant_id)
+            user = self._system.tenant_scope(tenant_id).get(User, user_id)
         assert tenant is not None  # the principal was just verified against an active tenant
         return tenant, user

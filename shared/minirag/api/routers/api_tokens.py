@@ -7,13 +7,14 @@ from fastapi import APIRouter, Response, status
 from minirag.api.deps import ApiTokenServiceDep, PageDep
 from minirag.api.schemas.api_tokens import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
 from minirag.api.schemas.common import Page
+from minirag.services.commands import CreateApiToken
 
 router = APIRouter(prefix="/v1/api-tokens", tags=["api-tokens"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiTokenCreated)
 def create_api_token(body: ApiTokenCreate, service: ApiTokenServiceDep) -> ApiTokenCreated:
-    token, raw = service.create(name=body.name, expires_in_days=body.expires_in_days)
+    token, raw = service.create(CreateApiToken(name=body.name, expires_in_days=body.expires_in_days))
     return ApiTokenCreated.model_validate({**ApiTokenPublic.model_validate(token).model_dump(), "raw_token": raw})
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from minirag.api.deps import TenantServiceDep
 from minirag.api.schemas.tenants import AccessTokenPublic, LoginRequest
+from minirag.services.commands import Login
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -11,5 +12,5 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 @router.post("/token", response_model=AccessTokenPublic)
 def create_access_token(body: LoginRequest, service: TenantServiceDep) -> AccessTokenPublic:
     """Email + password → a short-lived JWT, accepted as `Authorization: Bearer` like an API token."""
-    token = service.login(email=body.email, password=body.password.get_secret_value())
+    token = service.login(Login(email=body.email, password=body.password.get_secret_value()))
     return AccessTokenPublic(access_token=token.access_token, expires_at=token.expires_at, expires_in=token.expires_in)

@@ -7,13 +7,23 @@ from fastapi import APIRouter, Response, status
 from minirag.api.deps import BotProfileServiceDep, PageDep
 from minirag.api.schemas.bot_profiles import BotProfileCreate, BotProfilePublic, BotProfileUpdate
 from minirag.api.schemas.common import Page
+from minirag.services.commands import CreateBotProfile, UpdateBotProfile
 
 router = APIRouter(prefix="/v1/bot-profiles", tags=["bot-profiles"])
 
 
+def _with_key_revealed(body: BotProfileCreate | BotProfileUpdate, fields: dict) -> dict:
+    """The provider key leaves its SecretStr here, once, on its way to be encrypted."""
+    if "provider_api_key" in fields:
+        key = body.provider_api_key
+        fields["provider_api_key"] = None if key is None else key.get_secret_value()
+    return fields
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BotProfilePublic)
 def create_bot_profile(body: BotProfileCreate, service: BotProfileServiceDep) -> BotProfilePublic:
-    return BotProfilePublic.model_validate(service.create(body.model_dump()))
+    command = CreateBotProfile(**_with_key_revealed(body, body.model_dump()))
+    return BotProfilePublic.model_validate(service.create(command))
 
 
 @router.get("", response_model=Page[BotProfilePublic])
@@ -30,7 +40,8 @@ def get_bot_profile(id: uuid.UUID, service: BotProfileServiceDep) -> BotProfileP
 
 @router.patch("/{id}", response_model=BotProfilePublic)
 def update_bot_profile(id: uuid.UUID, body: BotProfileUpdate, service: BotProfileServiceDep) -> BotProfilePublic:
-    return BotProfilePublic.model_validate(service.update(id, body.model_dump(exclude_unset=True)))
+    command = UpdateBotProfile(**_with_key_revealed(body, body.model_dump(exclude_unset=True)))
+    return BotProfilePublic.model_validate(service.update(id, command))
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

@@ -16,6 +16,8 @@ from minirag.api.schemas.sources import (
     source_public,
 )
 
+from minirag.services.commands import CreateSource, ListSources, UpdateSource
+
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
 
@@ -26,7 +28,7 @@ def _upload(upload) -> dict | None:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SourceCreated)
 def create_source(body: SourceCreate, service: SourceServiceDep) -> SourceCreated:
     """Create a text, URL or upload source. Upload sources answer with a presigned PUT (`upload`)."""
-    source, upload = service.create(body.model_dump())
+    source, upload = service.create(CreateSource(**body.model_dump()))
     return SourceCreated.model_validate(source_public(source, upload=_upload(upload)))
 
 
@@ -38,7 +40,8 @@ def list_sources(
     status_filter: Annotated[Literal["pending", "queued", "processing", "ready", "failed"] | None,
                              Query(alias="status")] = None,
 ) -> Page[SourcePublic]:
-    result = service.list(bot_profile_id=bot_profile_id, status=status_filter, limit=page.limit, cursor=page.cursor)
+    result = service.list(ListSources(limit=page.limit, cursor=page.cursor, bot_profile_id=bot_profile_id,
+                                      status=status_filter))
     return Page[SourcePublic](data=[SourcePublic.model_validate(source_public(s)) for s in result.items],
                               next_cursor=result.next_cursor)
 
@@ -50,7 +53,8 @@ def get_source(id: uuid.UUID, service: SourceServiceDep) -> SourcePublic:
 
 @router.patch("/{id}", response_model=SourcePublic)
 def update_source(id: uuid.UUID, body: SourceUpdate, service: SourceServiceDep) -> SourcePublic:
-    return SourcePublic.model_validate(source_public(service.update(id, body.model_dump(exclude_unset=True))))
+    changed = service.update(id, UpdateSource(**body.model_dump(exclude_unset=True)))
+    return SourcePublic.model_validate(source_public(changed))
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

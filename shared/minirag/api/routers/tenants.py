@@ -12,16 +12,18 @@ from minirag.api.schemas.tenants import (
     UserPublic,
 )
 
+from minirag.services.commands import BootstrapTenant
+
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TenantBootstrapPublic)
 def create_tenant(body: TenantBootstrap, service: TenantServiceDep) -> TenantBootstrapPublic:
     """Bootstrap a tenant with its owner and a first API token (`raw_token`, shown once)."""
-    result = service.bootstrap(
+    result = service.bootstrap(BootstrapTenant(
         tenant_name=body.tenant_name, tenant_slug=body.tenant_slug, owner_email=body.owner_email,
         owner_password=body.owner_password.get_secret_value(),
-    )
+    ))
     return TenantBootstrapPublic(
         tenant=TenantPublic.model_validate(result.tenant),
         owner=UserPublic.model_validate(result.owner),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, SecretStr
 
-from minirag.api.schemas.common import PublicModel, StrictModel
+from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 ModelName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:/@+-]+$",
@@ -31,8 +31,11 @@ class BotProfileCreate(StrictModel):
     history_turns: Annotated[int, Field(ge=0, le=50)] = 6
 
 
-class BotProfileUpdate(StrictModel):
-    """PATCH: only the fields sent change. `provider_api_key: null` removes the stored key."""
+class BotProfileUpdate(PatchModel):
+    """PATCH: only the fields sent change. `provider_api_key: null` removes the stored key;
+    `description: null` clears it; any other `null` is a 422."""
+
+    nullable = frozenset({"description", "provider_api_key"})
 
     name: Name | None = None
     description: Annotated[str | None, Field(max_length=2000)] = None

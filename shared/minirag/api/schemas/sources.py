@@ -5,20 +5,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from minirag.api.schemas.common import PublicModel, StrictModel
+from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel, field_errors
 
 SourceTypeName = Literal["text", "upload", "url"]
 HttpUrlText = Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$",
                                    description="http(s) URL; private and loopback addresses are refused")]
 Filename = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")]
-
-
-def _field_error(field: str, reason: str) -> ValidationError:
-    """A validation error located at `field`, so the 422 names it like any other field error."""
-    return ValidationError.from_exception_data("SourceCreate", [InitErrorDetails(
-        type=PydanticCustomError("source_fields", reason), loc=(field,), input=None)])
 
 
 class SourceCreate(StrictModel):
@@ -36,17 +29,19 @@ class SourceCreate(StrictModel):
         """Each source type takes exactly its own field; the error names the field, not the body."""
         required = {"text": "content", "url": "url", "upload": "filename"}[self.source_type]
         if getattr(self, required) is None:
-            raise _field_error(required, f"required when source_type is '{self.source_type}'")
+            raise field_errors("SourceCreate", {required: f"required when source_type is '{self.source_type}'"})
         for other in ("content", "url", "filename", "content_type"):
             if other != required and getattr(self, other) is not None and not (
                     other == "content_type" and self.source_type == "upload"):
-                raise _field_error(other, f"not allowed when source_type is '{self.source_type}'")
+                raise field_errors("SourceCreate", {other: f"not allowed when source_type is '{self.source_type}'"})
         return self
 
 
-class SourceUpdate(StrictModel):
-    """PATCH: rename, replace a text source's content or a URL source's url, or set metadata.
-    A changed content/url takes effect at the next ingest."""
+class SourceUpdate(PatchModel):
+    """PATCH: rename, replace a text source's content or a URL source's url, or set metadata
+    (`null` clears it). A changed content/url takes effect at the next ingest."""
+
+    nullable = frozenset({"metadata"})
 
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     content: Annotated[str | None, Field(min_length=1)] = None
