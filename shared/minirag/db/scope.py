@@ -181,7 +181,7 @@ class TenantScope:
         active_only, only active rows): the query-by-example the CRUD services need."""
         stmt = self.select(model)
         if active_only:
-            stmt = stmt.where(model.is_active.is_(True))
+            stmt = stmt.where(getattr(model, "is_active").is_(True))
         for column, value in equals.items():
             stmt = stmt.where(getattr(model, column) == value)
         return stmt
@@ -209,7 +209,7 @@ class TenantScope:
             return None
         stmt = self.select(model).where(model.id == key)
         if active_only and hasattr(model, "is_active"):
-            stmt = stmt.where(model.is_active.is_(True))
+            stmt = stmt.where(getattr(model, "is_active").is_(True))
         if for_update:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return self._session.execute(stmt).scalars().first()
@@ -221,6 +221,9 @@ class TenantScope:
             raise NotFound(resource_name(model), field=field)
         return obj
 
+    # Generic statements, for db/ query modules (e.g. db/chat_rows.py). Still public because
+    # services/ingestion.py and RetrievalService's visible-version read use them until their SQL
+    # moves into db/ as well; make them private then.
     def scalars(self, stmt: Select) -> Sequence[Any]:
         return self._session.execute(stmt).scalars().all()
 
@@ -255,6 +258,8 @@ class TenantScope:
     def flush(self) -> None:
         self._session.flush()
 
+    # Bare transaction control, from before read()/write(): only services/ingestion.py and tests
+    # still use it. Prefer a unit of work.
     def commit(self) -> None:
         self._session.commit()
 

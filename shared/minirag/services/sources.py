@@ -8,6 +8,7 @@ Retrieval also ignores chunks whose source is inactive, so nothing stale is serv
 from __future__ import annotations
 
 import uuid
+from typing import Any, Sequence
 
 from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Source, SourceStatus, SourceType
@@ -84,7 +85,7 @@ class SourceService:
         return self._scope.get(Source, source_id, active_only=True)
 
     def list(self, query: ListSources) -> PageResult[Source]:
-        filters: dict[str, object] = {}
+        filters: dict[str, Any] = {}
         if query.bot_profile_id is not None:
             filters["bot_profile_id"] = query.bot_profile_id
         if query.status is not None:
@@ -161,7 +162,7 @@ class SourceService:
             self._deactivate(source)
         self.publish_purge([source])
 
-    def deactivate_for_bot(self, bot: BotProfile) -> list[Source]:
+    def deactivate_for_bot(self, bot: BotProfile) -> Sequence[Source]:
         """Deactivate every active source of a bot (inside the caller's write)."""
         sources = self._scope.all(Source, active_only=True, bot_profile_id=bot.id)
         for source in sources:
@@ -172,7 +173,7 @@ class SourceService:
         source.is_active = False
         source.version += 1  # any worker still running for the old version stops writing
 
-    def publish_purge(self, sources: list[Source]) -> None:
+    def publish_purge(self, sources: Sequence[Source]) -> None:
         messages = [IngestMessage(tenant_id=self._scope.tenant_id, source_id=s.id, version=s.version, kind="purge")
                     for s in sources]
         if not messages:

@@ -79,10 +79,10 @@ def test_write_commits_on_success_and_rolls_back_on_error(tenant_id):
         scope = TenantScope(s, tenant_id)
         with scope.write():
             _bot(scope).name = "renamed"
-        with pytest.raises(ZeroDivisionError):
+        with pytest.raises(LookupError):
             with scope.write():
                 _bot(scope).name = "lost"
-                1 / 0
+                raise LookupError("halfway")
     # Then only the successful write is stored
     with get_session_factory()() as s:
         scope = TenantScope(s, tenant_id)
