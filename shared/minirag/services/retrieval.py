@@ -13,11 +13,12 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from minirag.db.models import BotProfile, Source
+from minirag.db import source_rows
+from minirag.db.models import BotProfile
 from minirag.db.scope import TenantScope
 from minirag.services.provider_keys import embedding_api_key
 from minirag.settings import Settings
-from minirag.vectorstore.store import DENSE, collection_name, open_store
+from minirag.vectorstore.indexes import VectorIndexes
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]
 RRF_K = 60
@@ -71,10 +72,11 @@ def _cosine(a: list[float], b: list[float]) -> float:
 
 
 class RetrievalService:
-    def __init__(self, scope: TenantScope, settings: Settings, *, gateway: Any) -> None:
+    def __init__(self, scope: TenantScope, settings: Settings, *, gateway: Any, indexes: VectorIndexes) -> None:
         self._scope = scope
         self._settings = settings
         self._gateway = gateway
+        self._indexes = indexes
 
     def retrieve(self, bot: BotSnapshot, query: str, *, top_k: int, mode: RetrievalMode = "hybrid",
                  min_score: float | None = None) -> list[RetrievedChunk]:
@@ -85,10 +87,7 @@ class RetrievalService:
         query_vector = self._gateway.embed([query], model=bot.embedding_model,
                                            api_key=embedding_api_key(bot, self._settings))[0]
         sparse = encode_query(query)
-        store = open_store(
-            collection_name(self._settings.qdrant_collection_prefix, bot.embedding_model, len(query_vector)),
-            self._scope.tenant_id,
-        )
+        store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(query_vector))
         # Ask for a few more than top_k: some hits may belong to superseded versions.
         hits = store.search(
             bot_profile_id=bot.id,
@@ -125,14 +124,4 @@ class RetrievalService:
                 ids.append(uuid.UUID(str(value)))
             except ValueError:
                 continue
-        if not ids:
-            return {}
-        rows = self._scope.execute(
-            self._scope.select(Source)
-            .where(Source.id.in_(ids), Source.is_active.is_(True), Source.ready_version.is_not(None))
-            .with_only_columns(Source.id, Source.ready_version)
-        ).all()
-        return {str(row[0]): int(row[1]) for row in rows}
-
-
-__all__ = ["BotSnapshot", "RetrievalService", "RetrievedChunk", "RetrievalMode", "DENSE"]
+        return source_rows.visible_versions(self._scope, ids)
