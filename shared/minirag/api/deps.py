@@ -52,21 +52,24 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
     system = SystemRepository(session)
     now = system.now()
     if looks_like_api_token(token):
-        found = system.find_active_token(hash_token(token), now)
+        with system.read():
+            found = system.find_active_token(hash_token(token), now)
         if found is None:
             raise Unauthenticated()
         api_token, user = found
-        system.touch_token(api_token, now)
+        if system.touch_due(api_token, now):
+            with system.write():
+                system.touch_token(api_token, now)
         principal = Principal(api_token.tenant_id, user.id, user.role.value, api_token.id)
     else:
         claims = decode_access_token(token, secret=get_settings().require_jwt_secret())
         if claims is None:
             raise Unauthenticated()
-        user = system.find_active_user(claims.tenant_id, claims.user_id)
+        with system.read():
+            user = system.find_active_user(claims.tenant_id, claims.user_id)
         if user is None:
             raise Unauthenticated()
         principal = Principal(user.tenant_id, user.id, user.role.value)
-    session.rollback()  # end the auth read transaction; the scope starts clean
     logger.append_keys(tenant_id=str(principal.tenant_id))
     return principal
 

@@ -2,8 +2,9 @@
 
 PostgreSQL runs through psycopg 3 with a small pool (a Lambda container serves one request at a
 time; a big pool per container is how connection storms start). SQLite (the embedded default) gets
-foreign keys, WAL, a busy timeout and `BEGIN IMMEDIATE`, so concurrent writers wait instead of
-failing with "database is locked" halfway through a transaction.
+foreign keys, WAL and a busy timeout. Its transactions start with `BEGIN IMMEDIATE` (the write lock:
+concurrent writers wait instead of failing with "database is locked" halfway through), except those
+a unit of work declares read-only (`scope.read()`), which start with a plain deferred `BEGIN`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from minirag.settings import get_settings
+
+BEGIN_MODE = "minirag_begin"
+"""Connection execution option naming how a SQLite transaction begins: "deferred" (a read) or
+"immediate" (the default: any transaction not declared read-only may write). Set by `db.scope`."""
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -30,7 +35,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = conn.get_execution_options().get(BEGIN_MODE) == "deferred"
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def build_engine(url: str, *, pool_size: int = 2) -> Engine:

@@ -8,6 +8,12 @@ The safety net is SQLAlchemy's documented global-criteria recipe: a `do_orm_exec
 `tenant_id = :tenant` to every ORM SELECT/UPDATE/DELETE touching a `TenantOwned` model, and raises
 `UnscopedQueryError` when the session has no tenant and the statement is not marked as a system query.
 A forgotten filter therefore fails loudly in tests instead of leaking data.
+
+The unit of work is visible: `with scope.read():` (a read-only transaction; on SQLite a deferred
+`BEGIN`, no write lock) and `with scope.write():` (on SQLite `BEGIN IMMEDIATE`, so writers
+serialise; commits on success, rolls back on any exception). Both end their transaction on exit, so
+none is held across a model call, and rows read inside stay loaded afterwards (reads end with a
+commit, which does not expire them). Repositories never commit; the unit of work does.
 """
 
 from __future__ import annotations
@@ -16,14 +22,17 @@ import base64
 import binascii
 import json
 import uuid
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Sequence, TypeVar
+from typing import Any, Generic, Iterator, Sequence, TypeVar
 
 from sqlalchemy import Select, event, func, or_, and_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from minirag.db.base import TenantOwned
+from minirag.db.engine import BEGIN_MODE
 from minirag.errors import InvalidInput, NotFound
 
 SYSTEM_QUERY = "minirag_system_query"
@@ -46,6 +55,50 @@ RESOURCE_NAMES = {
 
 class UnscopedQueryError(RuntimeError):
     """An ORM query on tenant-owned rows ran without a tenant: a bug, never a client error."""
+
+
+class UniqueViolation(Exception):
+    """A write broke a unique constraint (e.g. a concurrent insert of the same slug): the caller
+    turns it into its domain conflict. Raised by `write()` in place of the driver's error."""
+
+
+_UNIT_OF_WORK = "minirag_unit_of_work"
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
+@contextmanager
+def unit_of_work(session: Session, *, write: bool) -> Iterator[None]:
+    """One transaction on `session`, begun here and ended on exit (see the module docstring).
+    Nested blocks join the outer one; a write inside a read is a bug and raises."""
+    current = session.info.get(_UNIT_OF_WORK)
+    if current is not None:
+        if write and current == "read":
+            raise RuntimeError("write() inside read(): open the write unit of work first")
+        yield
+        return
+    if session.in_transaction():
+        raise RuntimeError("a transaction is already open on this session; end it before a unit of work")
+    session.info[_UNIT_OF_WORK] = "write" if write else "read"
+    try:
+        session.connection(execution_options={BEGIN_MODE: "immediate" if write else "deferred"})
+        yield
+        if not write and (session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)):
+            raise RuntimeError("read() has pending changes: write them inside write()")
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        if _is_unique_violation(exc):
+            raise UniqueViolation(str(exc.orig)) from exc
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop(_UNIT_OF_WORK, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -108,6 +161,15 @@ class TenantScope:
         session.info["tenant_id"] = tenant_id
         self._session = session
         self.tenant_id = tenant_id
+
+    # -- the unit of work ----------------------------------------------------------------------
+    def read(self) -> AbstractContextManager[None]:
+        """`with scope.read():` a read-only transaction (no write lock on SQLite)."""
+        return unit_of_work(self._session, write=False)
+
+    def write(self) -> AbstractContextManager[None]:
+        """`with scope.write():` the write transaction: commits on success, rolls back on error."""
+        return unit_of_work(self._session, write=True)
 
     # -- reads ---------------------------------------------------------------------------------
     def select(self, model: type[T], *extra_entities: Any) -> Select:

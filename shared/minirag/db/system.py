@@ -1,10 +1,12 @@
 """The few deliberate unscoped look-ups: by token hash and login email (before any tenant is known)
 and uniqueness checks at bootstrap. Every statement carries the SYSTEM_QUERY option so the tenant
-safety net lets it through; nothing else in the code base may set that option."""
+safety net lets it through; nothing else in the code base may set that option. Like every
+repository it never commits: the caller's `read()` / `write()` unit of work does."""
 
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from minirag.db.base import utcnow
 from minirag.db.models import ApiToken, Tenant, User
-from minirag.db.scope import SYSTEM_QUERY
+from minirag.db.scope import SYSTEM_QUERY, TenantScope, unit_of_work
 
 _SYSTEM = {SYSTEM_QUERY: True}
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -21,6 +23,18 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 class SystemRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    def read(self) -> AbstractContextManager[None]:
+        """`with system.read():` a read-only transaction (no write lock on SQLite)."""
+        return unit_of_work(self._session, write=False)
+
+    def write(self) -> AbstractContextManager[None]:
+        """`with system.write():` the write transaction; a unique violation raises `UniqueViolation`."""
+        return unit_of_work(self._session, write=True)
+
+    def tenant_scope(self, tenant_id: uuid.UUID) -> TenantScope:
+        """The scope of one tenant on the same session (and so inside the same unit of work)."""
+        return TenantScope(self._session, tenant_id)
 
     def slug_taken(self, slug: str) -> bool:
         stmt = select(Tenant.id).where(Tenant.slug == slug).limit(1)
@@ -47,13 +61,14 @@ class SystemRepository:
         row = self._session.execute(stmt, execution_options=_SYSTEM).first()
         return (row[0], row[1]) if row else None
 
+    @staticmethod
+    def touch_due(token: ApiToken, now: datetime) -> bool:
+        """Use is recorded at most once a minute per token, so reads do not all become writes."""
+        return token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL
+
     def touch_token(self, token: ApiToken, now: datetime) -> None:
-        """Record use at most once a minute per token, so reads do not all become writes."""
-        if token.last_used_at is not None and now - token.last_used_at < TOKEN_TOUCH_INTERVAL:
-            return
         stmt = update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
         self._session.execute(stmt, execution_options=_SYSTEM)
-        self._session.commit()
 
     def find_user_by_email(self, email: str) -> User | None:
         stmt = (
