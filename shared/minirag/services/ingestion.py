@@ -138,35 +138,34 @@ class IngestionService:
         if message.kind == "purge":
             self._purge(message)
             return
-        # The tenant-scoped load is the only trust the message gets.
-        source = self._scope.find(Source, message.source_id)
-        if source is None or not source.is_active or source.version != message.version:
-            logger.info("ingest message superseded or source gone; acknowledged",
-                        extra={"source_id": str(message.source_id), "version": message.version})
-            return
+        # The tenant-scoped load is the only trust the message gets. It locks the source row, so
+        # `queued -> processing` cannot overwrite a concurrent failure or a newer request.
+        with self._scope.write():
+            source = source_rows.lock_source(self._scope, message.source_id)
+            if source is None or not source.is_active or source.version != message.version:
+                logger.info("ingest message superseded or source gone; acknowledged",
+                            extra={"source_id": str(message.source_id), "version": message.version})
+                return
+            bot = self._scope.get(BotProfile, source.bot_profile_id)
+            if source.status is SourceStatus.queued:
+                source.status = SourceStatus.processing
+                source.started_at = utcnow()
         if source.status is SourceStatus.ready:
             # A redelivery after success: finish the old versions' clean-up (idempotent) in case
             # the attempt that made the version ready was interrupted before it.
-            self._retire_old_versions(source.id, self._scope.get(BotProfile, source.bot_profile_id), message.version)
+            self._retire_old_versions(source.id, bot, message.version)
             return
         if source.status is SourceStatus.failed:
             return
         if message.kind == "plan":
-            self._plan(source, message)
+            self._plan(source, bot, message)
         else:
-            self._process_batch(source, message.version, message.start, message.stop)
+            self._process_batch(source, bot, message.version, message.start, message.stop)
 
     # -- plan --------------------------------------------------------------------------------------
-    def _start(self, source: Source) -> None:
-        if source.status is SourceStatus.queued:
-            source.status = SourceStatus.processing
-            source.started_at = utcnow()
-        self._scope.commit()
-
-    def _plan(self, source: Source, message: IngestMessage) -> None:
+    def _plan(self, source: Source, bot: BotProfile, message: IngestMessage) -> None:
         from minirag.documents.extract import plan_batch
 
-        self._start(source)
         content = self._read(source)
         plan = plan_batch(content.data, filename=content.filename, content_type=content.content_type)
         if plan.count == 0:
@@ -175,7 +174,7 @@ class IngestionService:
         if not self._set_totals(source.id, message.version, plan.count, len(slices), plan.warnings):
             return  # superseded, deactivated or failed meanwhile
         if len(slices) == 1:
-            self._process_batch(source, message.version, 0, plan.count, content=content)
+            self._process_batch(source, bot, message.version, 0, plan.count, content=content)
             return
         # A redelivered plan publishes the same slices again: batch messages are idempotent.
         self._publisher.publish([
@@ -188,18 +187,17 @@ class IngestionService:
 
     def _set_totals(self, source_id: uuid.UUID, version: int, documents: int, batches: int,
                     warnings: list[str]) -> bool:
-        source = source_rows.lock_source(self._scope, source_id)
-        if source is None or source.version != version or not source.is_active or source.status not in IN_PROGRESS:
-            self._scope.rollback()
-            return False
-        source.documents_total = documents
-        source.batches_total = batches
-        metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != "ingest_warnings"}
-        if warnings:
-            metadata["ingest_warnings"] = warnings[:100]
-        if metadata != (source.metadata_ or {}):
-            source.metadata_ = metadata
-        self._scope.commit()
+        with self._scope.write():
+            source = source_rows.lock_source(self._scope, source_id)
+            if source is None or source.version != version or not source.is_active or source.status not in IN_PROGRESS:
+                return False
+            source.documents_total = documents
+            source.batches_total = batches
+            metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != "ingest_warnings"}
+            if warnings:
+                metadata["ingest_warnings"] = warnings[:100]
+            if metadata != (source.metadata_ or {}):
+                source.metadata_ = metadata
         return True
 
     # -- reading -----------------------------------------------------------------------------------
@@ -222,15 +220,14 @@ class IngestionService:
         return SourceBytes(fetched.data, fetched.filename, fetched.content_type)
 
     # -- one slice -------------------------------------------------------------------------------
-    def _process_batch(self, source: Source, version: int, start: int, stop: int,
+    def _process_batch(self, source: Source, bot: BotProfile, version: int, start: int, stop: int,
                        content: SourceBytes | None = None) -> None:
+        """Read, extract, chunk, embed and index one slice (no transaction is open meanwhile), then
+        record it."""
         from minirag.documents.chunking import chunk_document
         from minirag.documents.extract import extract_batch
         from minirag.vectorstore.sparse import encode_document
 
-        self._start(source)
-        bot = self._scope.get(BotProfile, source.bot_profile_id)
-        self._scope.commit()  # end the read transaction: no lock is held while reading and embedding
         content = content or self._read(source)
         documents = extract_batch(content.data, filename=content.filename, content_type=content.content_type,
                                   start=start, stop=stop)
@@ -282,14 +279,31 @@ class IngestionService:
                       rows: list[tuple[int, Any, list[Any]]], chunk_count: int) -> bool:
         """Write document/chunk rows and progress under a lock on the source row; True when this
         commit completed the version (it is now the visible one)."""
-        source = source_rows.lock_source(self._scope, source_id)
-        if source is None or source.version != version or not source.is_active or source.status not in IN_PROGRESS:
-            # Gone, failed, superseded, deactivated, or already completed by a duplicate delivery.
-            visible = source is not None and source.ready_version == version
-            self._scope.rollback()
-            if not visible:
+        with self._scope.write():
+            source = source_rows.lock_source(self._scope, source_id)
+            if source is None or source.version != version or not source.is_active or source.status not in IN_PROGRESS:
+                # Gone, failed, superseded, deactivated, or already completed by a duplicate delivery.
+                late_writer = source is None or source.ready_version != version
+                progress = None
+            else:
+                finished = self._write_rows(source, bot, version, rows)
+                progress = (source.documents_done, source.chunks_total)
+        if progress is None:
+            if late_writer:
                 self._delete_points(bot, source_id, version=version)  # what this late writer upserted
             return False
+        metrics.add_metric(name="IngestChunksWritten", unit="Count", value=chunk_count)
+        if finished:
+            metrics.add_metric(name="IngestSourcesReady", unit="Count", value=1)
+            logger.info("source ready", extra={"source_id": str(source_id), "version": version,
+                                               "documents": progress[0], "chunks": progress[1]})
+        return finished
+
+    def _write_rows(self, source: Source, bot: BotProfile, version: int,
+                    rows: list[tuple[int, Any, list[Any]]]) -> bool:
+        """The slice's rows (those not there yet) and the version's recounted progress; True when
+        the version is complete (then it becomes the visible one). Inside the caller's write()."""
+        source_id = source.id
         existing = source_rows.existing_positions(self._scope, source_id, version, [p for p, _, _ in rows])
         new_rows = [row for row in rows if row[0] not in existing]  # a redelivered slice has none
         for position, doc, chunks in new_rows:
@@ -323,12 +337,6 @@ class IngestionService:
             source.ready_version = version
             source.finished_at = utcnow()
             source.last_error = None  # a retried attempt's note is history now
-        self._scope.commit()
-        metrics.add_metric(name="IngestChunksWritten", unit="Count", value=chunk_count)
-        if finished:
-            metrics.add_metric(name="IngestSourcesReady", unit="Count", value=1)
-            logger.info("source ready", extra={"source_id": str(source_id), "version": version,
-                                               "documents": source.documents_done, "chunks": source.chunks_total})
         return finished
 
     def _slices_done(self, source: Source, version: int) -> int:
@@ -342,8 +350,8 @@ class IngestionService:
     def _retire_old_versions(self, source_id: uuid.UUID, bot: BotProfile, version: int) -> None:
         """After the new version became visible: drop every other version's points and rows."""
         self._delete_points(bot, source_id, keep_version=version)
-        source_rows.delete_version_rows(self._scope, source_id, keep_version=version)
-        self._scope.commit()
+        with self._scope.write():
+            source_rows.delete_version_rows(self._scope, source_id, keep_version=version)
 
     def _delete_points(self, bot: BotProfile, source_id: uuid.UUID, *, version: int | None = None,
                        keep_version: int | None = None) -> None:
@@ -358,11 +366,10 @@ class IngestionService:
         if message.kind == "purge":
             return
         try:
-            self._scope.rollback()
-            source = source_rows.lock_source(self._scope, message.source_id)
-            if source is not None and source.version == message.version and source.status in IN_PROGRESS:
-                source.last_error = reason[:2000]
-            self._scope.commit()
+            with self._scope.write():
+                source = source_rows.lock_source(self._scope, message.source_id)
+                if source is not None and source.version == message.version and source.status in IN_PROGRESS:
+                    source.last_error = reason[:2000]
         except Exception:
             logger.warning("could not record the retry on the source", exc_info=True)
 
@@ -372,18 +379,17 @@ class IngestionService:
         when this call recorded the failure."""
         if message.kind == "purge":
             return False
-        self._scope.rollback()
-        source = source_rows.lock_source(self._scope, message.source_id)
-        if source is None or source.version != message.version or source.status not in IN_PROGRESS:
-            self._scope.rollback()
-            return False
-        source.status = SourceStatus.failed
-        source.last_error = reason[:2000]
-        source.finished_at = utcnow()
-        source_rows.delete_version_rows(self._scope, source.id, version=message.version)
-        self._scope.commit()
+        with self._scope.write():
+            source = source_rows.lock_source(self._scope, message.source_id)
+            if source is None or source.version != message.version or source.status not in IN_PROGRESS:
+                return False
+            source.status = SourceStatus.failed
+            source.last_error = reason[:2000]
+            source.finished_at = utcnow()
+            source_rows.delete_version_rows(self._scope, source.id, version=message.version)
         metrics.add_metric(name="IngestSourcesFailed", unit="Count", value=1)
-        bot = self._scope.find(BotProfile, source.bot_profile_id)
+        with self._scope.read():
+            bot = self._scope.find(BotProfile, source.bot_profile_id)
         if bot is not None:
             try:
                 self._delete_points(bot, source.id, version=message.version)
@@ -393,14 +399,15 @@ class IngestionService:
         return True
 
     def _purge(self, message: IngestMessage) -> None:
-        source = self._scope.find(Source, message.source_id)
+        with self._scope.read():
+            source = self._scope.find(Source, message.source_id)
+            bot = self._scope.find(BotProfile, source.bot_profile_id) if source is not None else None
         if source is None or source.is_active:
             return  # gone, or re-activated: nothing to purge
-        bot = self._scope.find(BotProfile, source.bot_profile_id)
         if bot is not None:
             self._delete_points(bot, source.id)
-        source_rows.delete_version_rows(self._scope, source.id)
-        self._scope.commit()
+        with self._scope.write():
+            source_rows.delete_version_rows(self._scope, source.id)
         if source.object_key:
             self._storage.delete(source.object_key)
         logger.info("source purged", extra={"source_id": str(source.id)})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from minirag.db import source_rows
 from minirag.db.models import BotProfile
@@ -40,11 +40,25 @@ class RetrievedChunk:
     rank: int
 
 
+class RetrievalBot(Protocol):
+    """What retrieval reads of a bot: a `BotProfile` row (loaded in a `read()` that has ended) or a
+    `BotSnapshot`."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def embedding_model(self) -> str: ...
+    @property
+    def provider_key_encrypted(self) -> str | None: ...
+    @property
+    def min_score(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class BotSnapshot:
-    """The bot settings one request needs, copied out of the ORM row so that using them never
-    touches the database again: a rollback expires ORM rows, and the lazy reload it causes would
-    open a transaction (on SQLite, `BEGIN IMMEDIATE`: the write lock) held across model calls."""
+    """The bot settings a chat turn needs, detached from the session: a turn outlives several units
+    of work, and one that fails rolls back, which expires ORM rows (their reload would open a
+    transaction outside any unit of work). Retrieval itself needs no snapshot."""
 
     id: uuid.UUID
     model: str
@@ -78,10 +92,11 @@ class RetrievalService:
         self._gateway = gateway
         self._indexes = indexes
 
-    def retrieve(self, bot: BotSnapshot, query: str, *, top_k: int, mode: RetrievalMode = "hybrid",
+    def retrieve(self, bot: RetrievalBot, query: str, *, top_k: int, mode: RetrievalMode = "hybrid",
                  min_score: float | None = None) -> list[RetrievedChunk]:
         """The bot's best `top_k` visible chunks for `query`. Reads the database once (the visible
-        versions) and leaves that read transaction to the caller to end."""
+        versions) in a `read()` of its own (or the caller's, when one is open), after the query is
+        embedded and searched."""
         from minirag.vectorstore.sparse import encode_query
 
         query_vector = self._gateway.embed([query], model=bot.embedding_model,
@@ -96,7 +111,8 @@ class RetrievalService:
             limit=top_k + 10, prefetch_limit=max(PREFETCH_LIMIT, top_k * 4), rrf_k=RRF_K,
             with_dense_vectors=True,
         )
-        visible = self._visible_versions({h.payload.get("source_id") for h in hits})
+        with self._scope.read():
+            visible = self._visible_versions({h.payload.get("source_id") for h in hits})
         threshold = bot.min_score if min_score is None else min_score
         results: list[RetrievedChunk] = []
         for hit in hits:
