@@ -10,8 +10,10 @@ from minirag.settings import Settings
 
 
 class _HasKey(Protocol):
-    provider_key_encrypted: str | None
-    embedding_model: str
+    @property
+    def provider_key_encrypted(self) -> str | None: ...
+    @property
+    def embedding_model(self) -> str: ...
 
 
 def chat_api_key(bot: _HasKey) -> str | None:

@@ -117,7 +117,7 @@ class RetrievalService:
         results: list[RetrievedChunk] = []
         for hit in hits:
             payload = hit.payload
-            if visible.get(payload.get("source_id")) != payload.get("version"):
+            if visible.get(str(payload.get("source_id"))) != payload.get("version"):
                 continue
             relevance = _cosine(query_vector, hit.vector) if hit.vector is not None else None
             if relevance is not None and relevance < threshold:
