@@ -262,13 +262,12 @@ def _search_modes(bot: dict[str, Any], token: str, rng: random.Random, args: arg
     from minirag.llm.gateway import get_gateway
     from minirag.vectorstore.sparse import encode_query
     from minirag.settings import get_settings
-    from minirag.vectorstore.store import collection_name, open_store
+    from minirag.vectorstore.indexes import QdrantIndexes
 
     tenant_id = uuid.UUID(InProcessApi().ok("GET", "/v1/tenants/me", None, token)["tenant"]["id"])
     queries = [question(rng) for _ in range(30)]
     vectors = get_gateway().embed(queries, model=args.embedding)
-    store = open_store(collection_name(get_settings().qdrant_collection_prefix, args.embedding, len(vectors[0])),
-                       tenant_id)
+    store = QdrantIndexes.from_settings(get_settings()).for_model(tenant_id, args.embedding, len(vectors[0]))
     print("\nvector search alone (30 queries), milliseconds")
     for mode in ("dense", "sparse", "hybrid"):
         times = []

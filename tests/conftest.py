@@ -64,9 +64,9 @@ def reset_caches() -> None:
 
     factory.get_gateway.cache_clear()
     try:
-        from minirag.vectorstore import client as vector_client
+        from minirag.vectorstore.indexes import reset_stores
 
-        vector_client.reset_client()
+        reset_stores()
     except ImportError:
         pass
 

@@ -135,10 +135,12 @@ SourceServiceDep = Annotated[SourceService, Depends(get_source_service)]
 def get_chat_service(scope: ScopeDep) -> ChatService:
     """Chat needs the LLM gateway (LiteLLM, imported lazily on first call) and the vector store."""
     from minirag.llm.gateway import get_gateway
+    from minirag.vectorstore.indexes import QdrantIndexes
 
     gateway = get_gateway()
+    indexes = QdrantIndexes.from_settings(get_settings())
     return ChatService(scope, get_settings(), gateway=gateway,
-                       retrieval=RetrievalService(scope, get_settings(), gateway=gateway))
+                       retrieval=RetrievalService(scope, get_settings(), gateway=gateway, indexes=indexes))
 
 
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]

@@ -19,6 +19,15 @@ becomes visible in one commit, old versions are removed after it (again on any r
 interrupted clean-up is finished later), and a failed version is never visible: its points and
 rows are removed when it fails.
 
+Outcome of one delivery (`run`; the ingest function reports failed records as `batchItemFailures`):
+- success, superseded or permanent failure (unsupported file, SSRF refusal, a provider that refuses
+  the key or the request, ...): acknowledged; a permanent failure marks the version `failed` with a
+  readable reason;
+- retryable failure (provider, vector store, DB, network): raised, so the record comes back; the
+  source stays in progress with the reason in `last_error`; on its last receive
+  (ApproximateReceiveCount >= INGEST_MAX_RECEIVE_COUNT, the queue's maxReceiveCount) the version is
+  marked `failed` too, and the message goes on to the DLQ.
+
 A fan-out splits N documents into `batches_total` slices of `ceil(N / batches_total)` documents
 (balanced, each at most INGEST_BATCH_DOCUMENTS), so the slice boundaries follow from the source
 row alone and `batches_done` can be counted from the document rows.
@@ -32,8 +41,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, delete, func, literal_column, select
-
+from minirag.db import source_rows
 from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Chunk, Document, Source, SourceStatus, SourceType, UsageEvent, UsageKind
 from minirag.db.scope import TenantScope
@@ -44,15 +52,8 @@ from minirag.queue.publisher import IngestPublisher
 from minirag.services.provider_keys import embedding_api_key
 from minirag.settings import Settings
 from minirag.storage.uploads import UploadStorage
-from minirag.vectorstore.store import (
-    POINT_NAMESPACE,
-    VectorPoint,
-    collection_name,
-    collection_prefix,
-    list_collections,
-    open_store,
-    point_id,
-)
+from minirag.vectorstore.indexes import VectorIndexes
+from minirag.vectorstore.store import POINT_NAMESPACE, VectorPoint, point_id
 
 IN_PROGRESS = (SourceStatus.queued, SourceStatus.processing)
 MAX_EXTERNAL_ID = 512  # column sizes (db/models.py): PostgreSQL refuses longer values
@@ -77,6 +78,15 @@ def slice_size(documents_total: int, batches_total: int) -> int:
     return max(1, math.ceil(documents_total / max(1, batches_total)))
 
 
+# removed once gateway errors carry retryable
+PERMANENT_CODES = frozenset({"provider_auth_failed", "provider_rejected_request", "offline_model_unavailable"})
+
+
+def is_permanent(error: AppError) -> bool:
+    """A failure that another attempt cannot fix: the version is marked failed at once."""
+    return not error.retryable or error.code in PERMANENT_CODES
+
+
 @dataclass
 class SourceBytes:
     data: bytes
@@ -86,48 +96,76 @@ class SourceBytes:
 
 class IngestionService:
     def __init__(self, scope: TenantScope, settings: Settings, *, gateway: Any, storage: UploadStorage,
-                 publisher: IngestPublisher, fetcher: Any = None) -> None:
+                 publisher: IngestPublisher, indexes: VectorIndexes, fetcher: Any = None) -> None:
         self._scope = scope
         self._settings = settings
         self._gateway = gateway
         self._storage = storage
         self._publisher = publisher
+        self._indexes = indexes
         self._fetcher = fetcher
 
     # -- entry point -----------------------------------------------------------------------------
-    def handle(self, message: IngestMessage) -> None:
+    def run(self, message: IngestMessage, receive_count: int) -> None:
+        """Handle one delivery of `message` and settle its outcome: returning acknowledges it,
+        raising hands it back to the queue for another attempt (see the module docstring)."""
+        max_receives = self._settings.ingest_max_receive_count
+        last_attempt = receive_count >= max_receives
+        try:
+            self._handle(message)
+        except AppError as exc:
+            if is_permanent(exc):
+                logger.info("ingest failed permanently", extra={"reason": exc.message, "code": exc.code})
+                self.mark_failed(message, exc.message)
+                return
+            logger.warning("ingest failed, will retry", extra={"reason": exc.message, "receive_count": receive_count})
+            if last_attempt:
+                self.mark_failed(message, f"{exc.message} (gave up after {receive_count} attempts)")
+            else:
+                self._note_retry(message, f"{exc.message} (attempt {receive_count} of {max_receives}; retrying)")
+            raise
+        except Exception:
+            logger.exception("ingest failed unexpectedly", extra={"receive_count": receive_count})
+            if last_attempt:
+                self.mark_failed(message, f"internal error while ingesting (gave up after {receive_count} "
+                                          "attempts); ingest again to retry")
+            else:
+                self._note_retry(message, f"internal error while ingesting (attempt {receive_count} of "
+                                          f"{max_receives}; retrying)")
+            raise
+
+    def _handle(self, message: IngestMessage) -> None:
         if message.kind == "purge":
-            self.purge(message)
+            self._purge(message)
             return
-        # The tenant-scoped load is the only trust the message gets.
-        source = self._scope.find(Source, message.source_id)
-        if source is None or not source.is_active or source.version != message.version:
-            logger.info("ingest message superseded or source gone; acknowledged",
-                        extra={"source_id": str(message.source_id), "version": message.version})
-            return
+        # The tenant-scoped load is the only trust the message gets. It locks the source row, so
+        # `queued -> processing` cannot overwrite a concurrent failure or a newer request.
+        with self._scope.write():
+            source = source_rows.lock_source(self._scope, message.source_id)
+            if source is None or not source.is_active or source.version != message.version:
+                logger.info("ingest message superseded or source gone; acknowledged",
+                            extra={"source_id": str(message.source_id), "version": message.version})
+                return
+            bot = self._scope.get(BotProfile, source.bot_profile_id)
+            if source.status is SourceStatus.queued:
+                source.status = SourceStatus.processing
+                source.started_at = utcnow()
         if source.status is SourceStatus.ready:
             # A redelivery after success: finish the old versions' clean-up (idempotent) in case
             # the attempt that made the version ready was interrupted before it.
-            self._retire_old_versions(source.id, self._scope.get(BotProfile, source.bot_profile_id), message.version)
+            self._retire_old_versions(source.id, bot, message.version)
             return
         if source.status is SourceStatus.failed:
             return
         if message.kind == "plan":
-            self._plan(source, message)
+            self._plan(source, bot, message)
         else:
-            self._process_batch(source, message.version, message.start, message.stop)
+            self._process_batch(source, bot, message.version, message.start, message.stop)
 
     # -- plan --------------------------------------------------------------------------------------
-    def _start(self, source: Source) -> None:
-        if source.status is SourceStatus.queued:
-            source.status = SourceStatus.processing
-            source.started_at = utcnow()
-        self._scope.commit()
-
-    def _plan(self, source: Source, message: IngestMessage) -> None:
+    def _plan(self, source: Source, bot: BotProfile, message: IngestMessage) -> None:
         from minirag.documents.extract import plan_batch
 
-        self._start(source)
         content = self._read(source)
         plan = plan_batch(content.data, filename=content.filename, content_type=content.content_type)
         if plan.count == 0:
@@ -136,7 +174,7 @@ class IngestionService:
         if not self._set_totals(source.id, message.version, plan.count, len(slices), plan.warnings):
             return  # superseded, deactivated or failed meanwhile
         if len(slices) == 1:
-            self._process_batch(source, message.version, 0, plan.count, content=content)
+            self._process_batch(source, bot, message.version, 0, plan.count, content=content)
             return
         # A redelivered plan publishes the same slices again: batch messages are idempotent.
         self._publisher.publish([
@@ -149,18 +187,17 @@ class IngestionService:
 
     def _set_totals(self, source_id: uuid.UUID, version: int, documents: int, batches: int,
                     warnings: list[str]) -> bool:
-        source = self._scope.get(Source, source_id, for_update=True)
-        if source.version != version or not source.is_active or source.status not in IN_PROGRESS:
-            self._scope.rollback()
-            return False
-        source.documents_total = documents
-        source.batches_total = batches
-        metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != "ingest_warnings"}
-        if warnings:
-            metadata["ingest_warnings"] = warnings[:100]
-        if metadata != (source.metadata_ or {}):
-            source.metadata_ = metadata
-        self._scope.commit()
+        with self._scope.write():
+            source = source_rows.lock_source(self._scope, source_id)
+            if source is None or source.version != version or not source.is_active or source.status not in IN_PROGRESS:
+                return False
+            source.documents_total = documents
+            source.batches_total = batches
+            metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != "ingest_warnings"}
+            if warnings:
+                metadata["ingest_warnings"] = warnings[:100]
+            if metadata != (source.metadata_ or {}):
+                source.metadata_ = metadata
         return True
 
     # -- reading -----------------------------------------------------------------------------------
@@ -183,15 +220,14 @@ class IngestionService:
         return SourceBytes(fetched.data, fetched.filename, fetched.content_type)
 
     # -- one slice -------------------------------------------------------------------------------
-    def _process_batch(self, source: Source, version: int, start: int, stop: int,
+    def _process_batch(self, source: Source, bot: BotProfile, version: int, start: int, stop: int,
                        content: SourceBytes | None = None) -> None:
+        """Read, extract, chunk, embed and index one slice (no transaction is open meanwhile), then
+        record it."""
         from minirag.documents.chunking import chunk_document
         from minirag.documents.extract import extract_batch
         from minirag.vectorstore.sparse import encode_document
 
-        self._start(source)
-        bot = self._scope.get(BotProfile, source.bot_profile_id)
-        self._scope.commit()  # end the read transaction: no lock is held while reading and embedding
         content = content or self._read(source)
         documents = extract_batch(content.data, filename=content.filename, content_type=content.content_type,
                                   start=start, stop=stop)
@@ -219,10 +255,7 @@ class IngestionService:
         if texts:
             api_key = embedding_api_key(bot, self._settings)
             vectors = self._gateway.embed(texts, model=bot.embedding_model, api_key=api_key)
-            store = open_store(
-                collection_name(self._settings.qdrant_collection_prefix, bot.embedding_model, len(vectors[0])),
-                self._scope.tenant_id,
-            )
+            store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(vectors[0]))
             store.ensure_collection(len(vectors[0]))
             points: list[VectorPoint] = []
             vector_iter = iter(vectors)
@@ -246,19 +279,32 @@ class IngestionService:
                       rows: list[tuple[int, Any, list[Any]]], chunk_count: int) -> bool:
         """Write document/chunk rows and progress under a lock on the source row; True when this
         commit completed the version (it is now the visible one)."""
-        source = self._scope.get(Source, source_id, for_update=True)
-        if source.version != version or not source.is_active or source.status not in IN_PROGRESS:
-            # Failed, superseded, deactivated, or already completed by a duplicate delivery.
-            visible = source.ready_version == version
-            self._scope.rollback()
-            if not visible:
+        with self._scope.write():
+            source = source_rows.lock_source(self._scope, source_id)
+            if source is None or source.version != version or not source.is_active or source.status not in IN_PROGRESS:
+                # Gone, failed, superseded, deactivated, or already completed by a duplicate delivery.
+                late_writer = source is None or source.ready_version != version
+                progress = None
+            else:
+                finished = self._write_rows(source, bot, version, rows)
+                progress = (source.documents_done, source.chunks_total)
+        if progress is None:
+            if late_writer:
                 self._delete_points(bot, source_id, version=version)  # what this late writer upserted
             return False
-        existing = set(self._scope.scalars(
-            select(Document.position).where(Document.tenant_id == self._scope.tenant_id,
-                                            Document.source_id == source_id, Document.version == version,
-                                            Document.position.in_([p for p, _, _ in rows]))
-        ))
+        metrics.add_metric(name="IngestChunksWritten", unit="Count", value=chunk_count)
+        if finished:
+            metrics.add_metric(name="IngestSourcesReady", unit="Count", value=1)
+            logger.info("source ready", extra={"source_id": str(source_id), "version": version,
+                                               "documents": progress[0], "chunks": progress[1]})
+        return finished
+
+    def _write_rows(self, source: Source, bot: BotProfile, version: int,
+                    rows: list[tuple[int, Any, list[Any]]]) -> bool:
+        """The slice's rows (those not there yet) and the version's recounted progress; True when
+        the version is complete (then it becomes the visible one). Inside the caller's write()."""
+        source_id = source.id
+        existing = source_rows.existing_positions(self._scope, source_id, version, [p for p, _, _ in rows])
         new_rows = [row for row in rows if row[0] not in existing]  # a redelivered slice has none
         for position, doc, chunks in new_rows:
             self._scope.add(Document(
@@ -283,82 +329,49 @@ class IngestionService:
                                        bot_profile_id=bot.id, source_id=source_id, prompt_tokens=tokens,
                                        total_tokens=tokens))
         self._scope.flush()
-        docs_done, chunks_done = self._scope.execute(
-            select(func.count(Document.id), func.coalesce(func.sum(Document.chunk_count), 0))
-            .where(Document.tenant_id == self._scope.tenant_id, Document.source_id == source_id,
-                   Document.version == version)
-        ).one()
-        source.documents_done = int(docs_done)
-        source.chunks_total = int(chunks_done)
-        source.batches_done = self._complete_slices(source_id, version, source.documents_total, source.batches_total)
+        source.documents_done, source.chunks_total = source_rows.version_progress(self._scope, source_id, version)
+        source.batches_done = self._slices_done(source, version)
         finished = source.documents_total > 0 and source.documents_done >= source.documents_total
         if finished:
             source.status = SourceStatus.ready
             source.ready_version = version
             source.finished_at = utcnow()
             source.last_error = None  # a retried attempt's note is history now
-        self._scope.commit()
-        metrics.add_metric(name="IngestChunksWritten", unit="Count", value=chunk_count)
-        if finished:
-            metrics.add_metric(name="IngestSourcesReady", unit="Count", value=1)
-            logger.info("source ready", extra={"source_id": str(source_id), "version": version,
-                                               "documents": source.documents_done, "chunks": source.chunks_total})
         return finished
 
-    def _complete_slices(self, source_id: uuid.UUID, version: int, documents_total: int, batches_total: int) -> int:
-        """How many of the version's slices have all their document rows (see `plan_slices`)."""
-        if documents_total <= 0 or batches_total <= 0:
+    def _slices_done(self, source: Source, version: int) -> int:
+        """How many of the planned slices have all their document rows (see `plan_slices`)."""
+        if source.documents_total <= 0 or source.batches_total <= 0:
             return 0
-        size = slice_size(documents_total, batches_total)
-        bucket = (Document.position // literal_column(str(size), Integer)).label("slice_index")
-        counts = self._scope.execute(
-            select(bucket, func.count(Document.id))
-            .where(Document.tenant_id == self._scope.tenant_id, Document.source_id == source_id,
-                   Document.version == version)
-            .group_by(literal_column("slice_index"))
-        ).all()
-        return sum(1 for index, count in counts if count == min(size, documents_total - int(index) * size))
+        return source_rows.complete_slices(self._scope, source.id, version,
+                                           size=slice_size(source.documents_total, source.batches_total),
+                                           documents_total=source.documents_total)
 
     def _retire_old_versions(self, source_id: uuid.UUID, bot: BotProfile, version: int) -> None:
         """After the new version became visible: drop every other version's points and rows."""
         self._delete_points(bot, source_id, keep_version=version)
-        self._delete_rows(source_id, keep_version=version)
-        self._scope.commit()
-
-    def _collections(self, bot: BotProfile) -> list[str]:
-        return list_collections(collection_prefix(self._settings.qdrant_collection_prefix, bot.embedding_model))
+        with self._scope.write():
+            source_rows.delete_version_rows(self._scope, source_id, keep_version=version)
 
     def _delete_points(self, bot: BotProfile, source_id: uuid.UUID, *, version: int | None = None,
                        keep_version: int | None = None) -> None:
-        for name in self._collections(bot):
-            open_store(name, self._scope.tenant_id).delete_source(source_id, version=version,
-                                                                  keep_version=keep_version)
-
-    def _delete_rows(self, source_id: uuid.UUID, *, version: int | None = None,
-                     keep_version: int | None = None) -> None:
-        """Delete a source's chunk and document rows (all, one version, or all but one); the
-        caller commits."""
-        doc_filter = [Document.tenant_id == self._scope.tenant_id, Document.source_id == source_id]
-        chunk_filter = [Chunk.tenant_id == self._scope.tenant_id, Chunk.source_id == source_id]
-        if version is not None:
-            doc_filter.append(Document.version == version)
-            chunk_filter.append(Chunk.version == version)
-        if keep_version is not None:
-            doc_filter.append(Document.version != keep_version)
-            chunk_filter.append(Chunk.version != keep_version)
-        self._scope.execute(delete(Chunk).where(*chunk_filter))
-        self._scope.execute(delete(Document).where(*doc_filter))
+        """A source's points in every collection of the bot's model: all, one version, or all but one."""
+        for store in self._indexes.all_for_model(self._scope.tenant_id, bot.embedding_model):
+            store.delete_source(source_id, version=version, keep_version=keep_version)
 
     # -- failure and purge ---------------------------------------------------------------------
-    def note_retry(self, message: IngestMessage, reason: str) -> None:
-        """Show a retryable failure on the source (still in progress) while the queue retries."""
+    def _note_retry(self, message: IngestMessage, reason: str) -> None:
+        """Show a retryable failure on the source (still in progress) while the queue retries. Best
+        effort: the retry happens whether or not the note can be written (the DB may be down)."""
         if message.kind == "purge":
             return
-        self._scope.rollback()
-        source = self._scope.find(Source, message.source_id, for_update=True)
-        if source is not None and source.version == message.version and source.status in IN_PROGRESS:
-            source.last_error = reason[:2000]
-        self._scope.commit()
+        try:
+            with self._scope.write():
+                source = source_rows.lock_source(self._scope, message.source_id)
+                if source is not None and source.version == message.version and source.status in IN_PROGRESS:
+                    source.last_error = reason[:2000]
+        except Exception:
+            logger.warning("could not record the retry on the source", exc_info=True)
 
     def mark_failed(self, message: IngestMessage, reason: str) -> bool:
         """Fail this version once (a newer request, a finished version or a purge is left alone);
@@ -366,18 +379,17 @@ class IngestionService:
         when this call recorded the failure."""
         if message.kind == "purge":
             return False
-        self._scope.rollback()
-        source = self._scope.find(Source, message.source_id, for_update=True)
-        if source is None or source.version != message.version or source.status not in IN_PROGRESS:
-            self._scope.rollback()
-            return False
-        source.status = SourceStatus.failed
-        source.last_error = reason[:2000]
-        source.finished_at = utcnow()
-        self._delete_rows(source.id, version=message.version)
-        self._scope.commit()
+        with self._scope.write():
+            source = source_rows.lock_source(self._scope, message.source_id)
+            if source is None or source.version != message.version or source.status not in IN_PROGRESS:
+                return False
+            source.status = SourceStatus.failed
+            source.last_error = reason[:2000]
+            source.finished_at = utcnow()
+            source_rows.delete_version_rows(self._scope, source.id, version=message.version)
         metrics.add_metric(name="IngestSourcesFailed", unit="Count", value=1)
-        bot = self._scope.find(BotProfile, source.bot_profile_id)
+        with self._scope.read():
+            bot = self._scope.find(BotProfile, source.bot_profile_id)
         if bot is not None:
             try:
                 self._delete_points(bot, source.id, version=message.version)
@@ -386,15 +398,16 @@ class IngestionService:
                 logger.warning("could not remove partial vectors", extra={"source_id": str(source.id)})
         return True
 
-    def purge(self, message: IngestMessage) -> None:
-        source = self._scope.find(Source, message.source_id)
+    def _purge(self, message: IngestMessage) -> None:
+        with self._scope.read():
+            source = self._scope.find(Source, message.source_id)
+            bot = self._scope.find(BotProfile, source.bot_profile_id) if source is not None else None
         if source is None or source.is_active:
             return  # gone, or re-activated: nothing to purge
-        bot = self._scope.find(BotProfile, source.bot_profile_id)
         if bot is not None:
             self._delete_points(bot, source.id)
-        self._delete_rows(source.id)
-        self._scope.commit()
+        with self._scope.write():
+            source_rows.delete_version_rows(self._scope, source.id)
         if source.object_key:
             self._storage.delete(source.object_key)
         logger.info("source purged", extra={"source_id": str(source.id)})

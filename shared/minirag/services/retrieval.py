@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from minirag.db.models import BotProfile, Source
+from minirag.db import source_rows
+from minirag.db.models import BotProfile
 from minirag.db.scope import TenantScope
 from minirag.services.provider_keys import embedding_api_key
 from minirag.settings import Settings
-from minirag.vectorstore.store import DENSE, collection_name, open_store
+from minirag.vectorstore.indexes import VectorIndexes
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]
 RRF_K = 60
@@ -37,6 +38,20 @@ class RetrievedChunk:
     score: float
     relevance: float | None
     rank: int
+
+
+class RetrievalBot(Protocol):
+    """What retrieval reads of a bot: a `BotProfile` row (loaded in a `read()` that has ended) or a
+    `BotSnapshot`."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def embedding_model(self) -> str: ...
+    @property
+    def provider_key_encrypted(self) -> str | None: ...
+    @property
+    def min_score(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -71,24 +86,23 @@ def _cosine(a: list[float], b: list[float]) -> float:
 
 
 class RetrievalService:
-    def __init__(self, scope: TenantScope, settings: Settings, *, gateway: Any) -> None:
+    def __init__(self, scope: TenantScope, settings: Settings, *, gateway: Any, indexes: VectorIndexes) -> None:
         self._scope = scope
         self._settings = settings
         self._gateway = gateway
+        self._indexes = indexes
 
-    def retrieve(self, bot: BotSnapshot, query: str, *, top_k: int, mode: RetrievalMode = "hybrid",
+    def retrieve(self, bot: RetrievalBot, query: str, *, top_k: int, mode: RetrievalMode = "hybrid",
                  min_score: float | None = None) -> list[RetrievedChunk]:
         """The bot's best `top_k` visible chunks for `query`. Reads the database once (the visible
-        versions) and leaves that read transaction to the caller to end."""
+        versions) in a `read()` of its own (or the caller's, when one is open), after the query is
+        embedded and searched."""
         from minirag.vectorstore.sparse import encode_query
 
         query_vector = self._gateway.embed([query], model=bot.embedding_model,
                                            api_key=embedding_api_key(bot, self._settings))[0]
         sparse = encode_query(query)
-        store = open_store(
-            collection_name(self._settings.qdrant_collection_prefix, bot.embedding_model, len(query_vector)),
-            self._scope.tenant_id,
-        )
+        store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(query_vector))
         # Ask for a few more than top_k: some hits may belong to superseded versions.
         hits = store.search(
             bot_profile_id=bot.id,
@@ -97,12 +111,13 @@ class RetrievalService:
             limit=top_k + 10, prefetch_limit=max(PREFETCH_LIMIT, top_k * 4), rrf_k=RRF_K,
             with_dense_vectors=True,
         )
-        visible = self._visible_versions({h.payload.get("source_id") for h in hits})
+        with self._scope.read():
+            visible = self._visible_versions({h.payload.get("source_id") for h in hits})
         threshold = bot.min_score if min_score is None else min_score
         results: list[RetrievedChunk] = []
         for hit in hits:
             payload = hit.payload
-            if visible.get(payload.get("source_id")) != payload.get("version"):
+            if visible.get(str(payload.get("source_id"))) != payload.get("version"):
                 continue
             relevance = _cosine(query_vector, hit.vector) if hit.vector is not None else None
             if relevance is not None and relevance < threshold:
@@ -125,14 +140,4 @@ class RetrievalService:
                 ids.append(uuid.UUID(str(value)))
             except ValueError:
                 continue
-        if not ids:
-            return {}
-        rows = self._scope.execute(
-            self._scope.select(Source)
-            .where(Source.id.in_(ids), Source.is_active.is_(True), Source.ready_version.is_not(None))
-            .with_only_columns(Source.id, Source.ready_version)
-        ).all()
-        return {str(row[0]): int(row[1]) for row in rows}
-
-
-__all__ = ["BotSnapshot", "RetrievalService", "RetrievedChunk", "RetrievalMode", "DENSE"]
+        return source_rows.visible_versions(self._scope, ids)

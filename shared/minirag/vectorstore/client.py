@@ -48,12 +48,8 @@ def vector_lock() -> ContextManager[Any]:
 
 
 def reset_client() -> None:
-    """Forget the qdrant-client client and close any qdrant-edge shards (tests, benches)."""
-    import sys
-
-    edge = sys.modules.get("minirag.vectorstore.edge_store")
-    if edge is not None:
-        edge.reset_shards()
+    """Close and forget the qdrant-client client (tests, benches; `indexes.reset_stores` resets both
+    backends)."""
     with _local_lock:
         if _build_client.cache_info().currsize:
             try:

@@ -11,7 +11,7 @@ and ingest worker are threads). Writes are WAL-durable when `update` returns.
 Segment optimisation (HNSW building) only runs when `EdgeShard.optimize()` is called, and that call
 holds the GIL for its whole run (~10 s for 10k x 384-d: every thread of the process stops), so the
 store never calls it: searches scan the appendable segment with the payload indexes, ~2 ms for a
-filtered hybrid query at 10k points. `optimize_shards()` is there for an explicit, offline call."""
+filtered hybrid query at 10k points."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from minirag.vectorstore.store import (
     TenantVectorStore,
     VectorHit,
     VectorPoint,
-    _unavailable,
+    unavailable,
 )
 
 CONFIG_FILE = "edge_config.json"
@@ -95,7 +95,7 @@ def _open(collection: str, create_dimension: int | None = None) -> _Shard | None
             try:
                 shard = EdgeShard.load(str(path))
             except Exception as exc:  # e.g. another process holds the shard's WAL lock
-                raise UpstreamUnavailable("the vector store is unavailable; try again") from exc
+                raise unavailable(exc) from exc
             opened = _Shard(shard, threading.RLock(), _stored_dimension(path))
         elif create_dimension is not None:
             config = EdgeConfig(
@@ -120,15 +120,6 @@ def list_collection_names() -> list[str]:
     if not root.is_dir():
         return []
     return [p.name for p in root.iterdir() if (p / CONFIG_FILE).is_file()]
-
-
-def optimize_shards() -> None:
-    """Build the HNSW/segment indexes of every collection (blocks the process: call it offline)."""
-    for name in list_collection_names():
-        opened = _open(name)
-        if opened is not None:
-            with opened.lock:
-                opened.shard.optimize()
 
 
 def reset_shards() -> None:
@@ -178,7 +169,7 @@ class EdgeVectorStore(TenantVectorStore):
         except UpstreamUnavailable:
             raise
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         assert opened is not None
         if opened.dimension != dimension:
             raise InvalidInput("embedding_model", f"returns {dimension}-d vectors but the collection "
@@ -248,4 +239,4 @@ class EdgeVectorStore(TenantVectorStore):
         return hits
 
 
-__all__ = ["EdgeVectorStore", "edge_root", "list_collection_names", "optimize_shards", "reset_shards"]
+__all__ = ["EdgeVectorStore", "edge_root", "list_collection_names", "reset_shards"]

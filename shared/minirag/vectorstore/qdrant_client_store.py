@@ -14,7 +14,7 @@ from minirag.vectorstore.store import (
     TenantVectorStore,
     VectorHit,
     VectorPoint,
-    _unavailable,
+    unavailable,
 )
 
 
@@ -80,7 +80,7 @@ class QdrantClientVectorStore(TenantVectorStore):
             except Exception as exc:
                 if self._client.collection_exists(self.collection):
                     return  # created concurrently by another worker
-                raise _unavailable(exc) from exc
+                raise unavailable(exc) from exc
 
     def _exists(self) -> bool:
         with vector_lock():

@@ -11,30 +11,21 @@ Two backends implement the same class, chosen by settings alone (`VECTOR_BACKEND
 - "qdrant-edge" (opt-in; `edge_store.py`): Qdrant's engine in-process, one shard per collection.
 This base class owns the tenant guarantee: it builds every condition set (tenant first) and calls the
 backend's private primitives with it; backends only translate `Conditions` to their filter type.
-Build stores with `open_store()`; list a model's collections with `list_collections()`."""
+Stores are opened through `minirag.vectorstore.indexes` (the port services receive)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from minirag.errors import UpstreamUnavailable
+from minirag.observability import logger
 
 DENSE = "dense"
 SPARSE = "bm25"
 POINT_NAMESPACE = uuid.UUID("6f1f0a52-3c2e-4d8e-9a53-0b7a1c1d2e3f")
-
-
-def collection_prefix(prefix: str, model: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")
-    return f"{prefix}_{slug}_"
-
-
-def collection_name(prefix: str, model: str, dimension: int) -> str:
-    return f"{collection_prefix(prefix, model)}{dimension}"
 
 
 def point_id(source_id: uuid.UUID, version: int, document_position: int, chunk_position: int) -> str:
@@ -67,7 +58,10 @@ class Conditions:
     must_not: tuple[tuple[str, Any], ...] = field(default=())
 
 
-def _unavailable(exc: Exception) -> UpstreamUnavailable:
+def unavailable(exc: BaseException) -> UpstreamUnavailable:
+    """The retryable error a failed backend call becomes. Its message stays generic (it reaches API
+    clients and the source's `last_error`), so the cause goes to the log here."""
+    logger.warning("vector store call failed", extra={"cause": f"{type(exc).__name__}: {exc}"})
     return UpstreamUnavailable("the vector store is unavailable; try again")
 
 
@@ -117,7 +111,7 @@ class TenantVectorStore(ABC):
             for start in range(0, len(stamped), batch_size):
                 self._upsert(stamped[start:start + batch_size])
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return len(stamped)
 
     def delete_source(self, source_id: uuid.UUID, *, version: int | None = None,
@@ -130,7 +124,7 @@ class TenantVectorStore(ABC):
         try:
             self._delete(conditions)
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
 
     # -- reads -----------------------------------------------------------------------------------
     def count(self, **conditions: Any) -> int:
@@ -157,7 +151,7 @@ class TenantVectorStore(ABC):
                                 limit=limit, prefetch_limit=prefetch_limit, rrf_k=rrf_k,
                                 with_dense_vectors=with_dense_vectors)
         except Exception as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
 
     # -- backend primitives ----------------------------------------------------------------------
     @abstractmethod
@@ -180,37 +174,8 @@ class TenantVectorStore(ABC):
     def _count(self, conditions: Conditions) -> int:
         """Count the points matching conditions (always tenant-led)."""
 
+    @abstractmethod
     def _search(self, conditions: Conditions, *, dense: list[float] | None,
                 sparse: tuple[list[int], list[float]] | None, limit: int, prefetch_limit: int,
                 rrf_k: int, with_dense_vectors: bool) -> list[VectorHit]:
         """Dense, sparse or RRF-fused hybrid search under conditions (always tenant-led)."""
-
-
-def _backend() -> str:
-    from minirag.settings import get_settings
-
-    return get_settings().vector_backend
-
-
-def open_store(collection: str, tenant_id: uuid.UUID) -> TenantVectorStore:
-    """The configured backend's store for one collection and one tenant."""
-    if _backend() == "qdrant-edge":
-        from minirag.vectorstore.edge_store import EdgeVectorStore
-
-        return EdgeVectorStore(collection, tenant_id)
-    from minirag.vectorstore.qdrant_client_store import QdrantClientVectorStore
-
-    return QdrantClientVectorStore(collection, tenant_id)
-
-
-def list_collections(prefix: str) -> list[str]:
-    """Names of the configured backend's collections starting with `prefix` (e.g. one model's)."""
-    try:
-        if _backend() == "qdrant-edge":
-            from minirag.vectorstore.edge_store import list_collection_names
-        else:
-            from minirag.vectorstore.qdrant_client_store import list_collection_names
-        names = list_collection_names()
-    except Exception as exc:
-        raise _unavailable(exc) from exc
-    return sorted(n for n in names if n.startswith(prefix))

@@ -61,9 +61,9 @@ def db_counts(tenant, source_id: str, *, version: int | None = None) -> tuple[in
 def vector_count(tenant, source_id: str, *, version: int | None = None, model: str = "local/hash") -> int:
     """Points of a source in the bot model's collection, counted through TenantVectorStore."""
     from minirag.settings import get_settings
-    from minirag.vectorstore.store import collection_name, open_store
+    from minirag.vectorstore.indexes import QdrantIndexes
 
-    store = open_store(collection_name(get_settings().qdrant_collection_prefix, model, 384), uuid.UUID(tenant.id))
+    store = QdrantIndexes.from_settings(get_settings()).for_model(uuid.UUID(tenant.id), model, 384)
     return store.count(source_id=source_id, version=version)
 
 

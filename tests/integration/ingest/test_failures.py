@@ -66,15 +66,15 @@ def _break_db_while_recording(monkeypatch, outage: Outage) -> str:
     """The database fails in the middle of `_record_batch`, after the rows were flushed."""
     from sqlalchemy.exc import OperationalError
 
-    from minirag.services.ingestion import IngestionService
+    from minirag.db import source_rows
 
-    real = IngestionService._complete_slices
+    real = source_rows.complete_slices
 
-    def complete_slices(self, *args, **kw):
+    def complete_slices(*args, **kw):
         outage.hit(OperationalError("SELECT ...", {}, Exception("server closed the connection unexpectedly")))
-        return real(self, *args, **kw)
+        return real(*args, **kw)
 
-    monkeypatch.setattr(IngestionService, "_complete_slices", complete_slices)
+    monkeypatch.setattr(source_rows, "complete_slices", complete_slices)
     return "internal error while ingesting"
 
 
@@ -201,13 +201,14 @@ def test_mark_failed_twice_keeps_the_first_reason(api, tenant_a, bot):
     from minirag.queue.messages import IngestMessage
     from minirag.services.ingestion import IngestionService
     from minirag.settings import get_settings
+    from minirag.vectorstore.indexes import QdrantIndexes
 
     source = make_source(api, tenant_a, bot["id"], content=CONTENT)
     queued = request_ingest(api, tenant_a, source["id"])
     message = IngestMessage(tenant_id=tenant_a.id, source_id=source["id"], version=queued["version"])
     with get_session_factory()() as session:
         service = IngestionService(TenantScope(session, uuid.UUID(tenant_a.id)), get_settings(), gateway=None,
-                                   storage=None, publisher=None)
+                                   storage=None, publisher=None, indexes=QdrantIndexes.from_settings(get_settings()))
 
         # When two slices of the version fail one after the other
         first = service.mark_failed(message, "line 2: invalid JSON")

@@ -9,7 +9,9 @@ import uuid
 import pytest
 
 from minirag.errors import InvalidInput
-from minirag.vectorstore.store import VectorPoint, list_collections, open_store
+from minirag.settings import get_settings
+from minirag.vectorstore.indexes import QdrantIndexes
+from minirag.vectorstore.store import VectorPoint
 from tests.conftest import reset_caches
 
 COLLECTION = "minirag_test_model_4"
@@ -25,6 +27,15 @@ def backend(request, monkeypatch) -> str:
     monkeypatch.setenv("VECTOR_BACKEND", request.param)
     reset_caches()
     return request.param
+
+
+def open_store(collection: str, tenant_id: uuid.UUID):
+    """A store on the backend the settings choose (as services get it through their port)."""
+    return QdrantIndexes.from_settings(get_settings()).open(collection, tenant_id)
+
+
+def list_collections(prefix: str) -> list[str]:
+    return QdrantIndexes.from_settings(get_settings()).list_collections(prefix)
 
 
 def points(tenant: str, *, version: int = 1, source: uuid.UUID = SOURCE) -> list[VectorPoint]:
@@ -142,7 +153,6 @@ def test_edge_refuses_a_qdrant_url(monkeypatch):
 
 def test_chat_and_ingest_flow_on_qdrant_edge(monkeypatch, api, tenant_a, tenant_b):
     from minirag.cli import build_worker
-    from minirag.settings import get_settings
     from tests.factories import make_bot_profile, make_ingested_source
     from tests.integration.ingest.support import vector_count
 

@@ -1,0 +1,90 @@
+"""The vector store as services see it: `VectorIndexes`, a port handed to them where they are built
+(functions/ingest/app.py, the chat dependency), never a module global.
+
+One collection per embedding model and dimension (`<prefix>_<model slug>_<dimension>`), so a model
+change never mixes vector spaces. `QdrantIndexes` is the one implementation: it opens stores on the
+backend chosen by settings (VECTOR_BACKEND): `qdrant_client_store.py` (default) or `edge_store.py`
+(qdrant-edge, embedded). Backends are imported on first use: importing this module loads neither
+qdrant_client nor qdrant_edge (cold start of the functions that never search)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from minirag.settings import Settings
+from minirag.vectorstore.store import TenantVectorStore, unavailable
+
+Backend = Literal["qdrant", "qdrant-edge"]
+
+
+class VectorIndexes(Protocol):
+    """What services need from the vector store: a tenant's store for one model's vectors."""
+
+    def for_model(self, tenant_id: uuid.UUID, model: str, dimension: int) -> TenantVectorStore:
+        """The store of `model`'s `dimension`-d vectors (the collection may not exist yet)."""
+        ...
+
+    def all_for_model(self, tenant_id: uuid.UUID, model: str) -> list[TenantVectorStore]:
+        """The stores of every existing collection of `model` (any dimension): for deletes."""
+        ...
+
+
+def collection_prefix(prefix: str, model: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")
+    return f"{prefix}_{slug}_"
+
+
+def collection_name(prefix: str, model: str, dimension: int) -> str:
+    return f"{collection_prefix(prefix, model)}{dimension}"
+
+
+@dataclass(frozen=True)
+class QdrantIndexes:
+    """`VectorIndexes` on the configured Qdrant backend (a server or local mode, or qdrant-edge)."""
+
+    backend: Backend
+    prefix: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "QdrantIndexes":
+        return cls(settings.vector_backend, settings.qdrant_collection_prefix)
+
+    def for_model(self, tenant_id: uuid.UUID, model: str, dimension: int) -> TenantVectorStore:
+        return self.open(collection_name(self.prefix, model, dimension), tenant_id)
+
+    def all_for_model(self, tenant_id: uuid.UUID, model: str) -> list[TenantVectorStore]:
+        return [self.open(name, tenant_id) for name in self.list_collections(collection_prefix(self.prefix, model))]
+
+    def open(self, collection: str, tenant_id: uuid.UUID) -> TenantVectorStore:
+        """The backend's store for one collection and one tenant."""
+        if self.backend == "qdrant-edge":
+            from minirag.vectorstore.edge_store import EdgeVectorStore
+
+            return EdgeVectorStore(collection, tenant_id)
+        from minirag.vectorstore.qdrant_client_store import QdrantClientVectorStore
+
+        return QdrantClientVectorStore(collection, tenant_id)
+
+    def list_collections(self, prefix: str = "") -> list[str]:
+        """Names of the backend's collections starting with `prefix`, sorted."""
+        try:
+            if self.backend == "qdrant-edge":
+                from minirag.vectorstore.edge_store import list_collection_names
+            else:
+                from minirag.vectorstore.qdrant_client_store import list_collection_names
+            names = list_collection_names()
+        except Exception as exc:
+            raise unavailable(exc) from exc
+        return sorted(n for n in names if n.startswith(prefix))
+
+
+def reset_stores() -> None:
+    """Forget the process's qdrant-client client and close its qdrant-edge shards (tests, benches)."""
+    from minirag.vectorstore.client import reset_client
+    from minirag.vectorstore.edge_store import reset_shards
+
+    reset_shards()
+    reset_client()

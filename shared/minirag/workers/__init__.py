@@ -1,1 +1,0 @@
-"""Queue consumers: per-record logic for the SQS-triggered functions."""
