@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from minirag.api.deps import TenantServiceDep
+from minirag.api.routers.tenants import TenantServiceDep
 from minirag.api.schemas.tenants import AccessTokenPublic, LoginRequest
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])

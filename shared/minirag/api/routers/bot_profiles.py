@@ -1,14 +1,25 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
-from minirag.api.deps import BotProfileServiceDep, PageDep
+from minirag.api.deps import PageDep, ScopeDep, SettingsDep
+from minirag.api.routers.sources import get_source_service
 from minirag.api.schemas.bot_profiles import BotProfileCreate, BotProfilePublic, BotProfileUpdate
 from minirag.api.schemas.common import Page
+from minirag.services.bot_profiles import BotProfileService
 
 router = APIRouter(prefix="/v1/bot-profiles", tags=["bot-profiles"])
+
+
+def get_bot_profile_service(scope: ScopeDep, settings: SettingsDep) -> BotProfileService:
+    """Deactivating a bot deactivates its sources, so the service works through the source service."""
+    return BotProfileService(scope, settings, sources=get_source_service(scope, settings))
+
+
+BotProfileServiceDep = Annotated[BotProfileService, Depends(get_bot_profile_service)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BotProfilePublic)

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterator
+from typing import Annotated, Any, Iterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from minirag.api.deps import ChatServiceDep, PageDep
+from minirag.api.deps import PageDep, ScopeDep, SettingsDep
 from minirag.api.schemas.chat import (
     ChatPublic,
     ChatRequest,
@@ -19,8 +19,21 @@ from minirag.api.schemas.chat import (
 )
 from minirag.api.schemas.common import Page
 from minirag.observability import logger
+from minirag.services.chat import ChatService
+from minirag.services.retrieval import RetrievalService
 
 router = APIRouter(tags=["chat"])
+
+
+def get_chat_service(scope: ScopeDep, settings: SettingsDep) -> ChatService:
+    """Chat needs the LLM gateway (LiteLLM, imported lazily on first call) and the vector store."""
+    from minirag.llm.gateway import get_gateway
+
+    gateway = get_gateway()
+    return ChatService(scope, settings, gateway=gateway, retrieval=RetrievalService(scope, settings, gateway=gateway))
+
+
+ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:

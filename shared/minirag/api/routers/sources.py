@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from minirag.api.deps import PageDep, SourceServiceDep
+from minirag.api.deps import PageDep, ScopeDep, SettingsDep
 from minirag.api.schemas.common import Page
 from minirag.api.schemas.sources import (
     SourceCreate,
@@ -15,8 +15,18 @@ from minirag.api.schemas.sources import (
     UploadInstructions,
     source_public,
 )
+from minirag.queue.publisher import get_publisher
+from minirag.services.sources import SourceService
+from minirag.storage.uploads import get_storage
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
+
+
+def get_source_service(scope: ScopeDep, settings: SettingsDep) -> SourceService:
+    return SourceService(scope, settings, publisher=get_publisher(), storage=get_storage())
+
+
+SourceServiceDep = Annotated[SourceService, Depends(get_source_service)]
 
 
 def _upload(upload) -> dict | None:
