@@ -66,10 +66,10 @@ def test_app_error_renders_as_declared(name):
     # When it is called
     response = _client().get(f"/raise/{name}")
 
-    # Then the status, code, message and details are the error's own
+    # Then the status, code, message and details are the error's own; the request id is in the header
     assert response.status_code == status
-    assert response.json() == {"error": {"code": error.code, "message": error.message, "details": error.details}}
     assert response.headers["x-request-id"]
+    assert response.json() == {"error": {"code": error.code, "message": error.message, "details": error.details or []}}
 
 
 def test_rate_limited_sets_retry_after():
@@ -100,15 +100,17 @@ def test_validation_details_name_query_and_path_fields():
     errors = [{"loc": ("query", "limit"), "msg": "too big", "type": "less_than_equal"},
               {"loc": ("path", "id"), "msg": "bad uuid", "type": "uuid_parsing"},
               {"loc": ("body",), "msg": "Field required", "type": "missing"},
-              {"loc": ("body", 3), "msg": "bad", "type": "json_invalid"}]
+              {"loc": ("body", 13), "msg": "JSON decode error", "type": "json_invalid",
+               "ctx": {"error": "Expecting value"}}]
 
-    # When they are turned into details
-    details = validation_details(errors)
+    # When they are turned into details (with the raw body the JSON error points into)
+    details = validation_details(errors, '{\n  "name": \n}')
 
-    # Then each names its field and location
+    # Then each names its field and location; the malformed body is located by line and column,
+    # not named by its byte offset
     assert [(d["field"], d["location"]) for d in details] == [("limit", "query"), ("id", "path"), ("body", "body"),
-                                                              ("3", "body")]
-    assert details[3]["reason"] == "request body is not valid JSON"
+                                                              ("body", "body")]
+    assert details[3]["reason"] == "malformed JSON at line 3, column 1: Expecting value"
 
 
 def test_unknown_route_and_wrong_method_use_the_envelope():
@@ -129,10 +131,12 @@ def test_unexpected_exception_is_generic_500_with_request_id():
     # When it is called
     response = _client().get("/boom")
 
-    # Then the client gets a fixed message and the request id, never the exception text
+    # Then the client gets a fixed message pointing to the request id header, never the exception text
     assert response.status_code == 500
-    error = response.json()["error"]
-    assert error["code"] == "internal_error" and error["request_id"] == response.headers["x-request-id"]
+    error = response.json()
+    assert error == {"error": {"code": "internal_error", "details": [],
+                               "message": "internal error; quote the x-request-id response header when reporting it"}}
+    assert response.headers["x-request-id"]
     assert "hunter2" not in response.text and "ValueError" not in response.text
 
 

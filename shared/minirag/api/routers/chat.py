@@ -4,7 +4,7 @@ import json
 import uuid
 from typing import Annotated, Any, Iterator
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from minirag.api.deps import PageDep, ScopeDep, SettingsDep
@@ -18,6 +18,7 @@ from minirag.api.schemas.chat import (
     RetrievedChunkPublic,
 )
 from minirag.api.schemas.common import Page
+from minirag.errors import error_body
 from minirag.observability import logger
 from minirag.services.chat import ChatService
 from minirag.services.retrieval import RetrievalService
@@ -40,23 +41,23 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-def _sse(events: Iterator[tuple[str, dict[str, Any]]], request_id: str | None) -> Iterator[bytes]:
+def _sse(events: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[bytes]:
     """Once the response has started, an error can only be told in the stream: an unexpected one
-    becomes a generic `error` event with the request id (its text is logged, never sent)."""
+    becomes a generic `error` event (its text is logged with the request id, never sent; the
+    client has the id in the stream's x-request-id header)."""
     try:
         for name, data in events:
             yield _event(name, data)
     except Exception:  # noqa: BLE001 - the status line is already sent
         logger.exception("chat stream failed")
-        yield _event("error", {"code": "internal_error", "details": None, "request_id": request_id,
-                               "message": "internal error; the answer was not completed. Quote the request_id "
-                                          "when reporting it"})
+        yield _event("error", error_body("internal_error", "internal error; the answer was not completed. Quote the "
+                                                           "x-request-id response header when reporting it")["error"])
 
 
 @router.post("/v1/chat", response_model=ChatResponse,
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "JSON, or Server-Sent Events when stream is true"}})
-def create_chat_message(body: ChatRequest, service: ChatServiceDep, request: Request) -> Any:
+def create_chat_message(body: ChatRequest, service: ChatServiceDep) -> Any:
     """Ask a bot. Without `chat_id` a new chat starts; with it, the turn continues that chat.
 
     With `stream: true` the answer comes as Server-Sent Events: `start` {chat_id}, `token` {text}
@@ -66,7 +67,7 @@ def create_chat_message(body: ChatRequest, service: ChatServiceDep, request: Req
         events = service.ask_stream(bot_profile_id=body.bot_profile_id, message=body.message,
                                     chat_id=body.chat_id, top_k=body.top_k)
         first = next(events)  # validation errors (404, 422) surface before the stream starts
-        return StreamingResponse(_sse(_chain(first, events), getattr(request.state, "request_id", None)),
+        return StreamingResponse(_sse(_chain(first, events)),
                                  media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
     turn = service.ask(bot_profile_id=body.bot_profile_id, message=body.message, chat_id=body.chat_id,
