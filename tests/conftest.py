@@ -13,35 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="minirag-test-"))
 
-# Set before any minirag import so cached settings see them.
-os.environ.update({
-    "ENVIRONMENT": "test",
-    "DATA_DIR": str(_DATA_DIR),
-    "JWT_SECRET": "test-" + uuid.uuid4().hex * 2,
-    "FERNET_KEYS": Fernet.generate_key().decode(),
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-    "QDRANT_PATH": ":memory:",
-    "EMBEDDING_MODEL": "local/hash",
-    "DEFAULT_CHAT_MODEL": "local/extractive",
-    "QUEUE_BACKEND": "memory",
-    "STORAGE_BACKEND": "local",
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
-})
-for _var in ("DATABASE_URL", "QDRANT_URL", "AWS_ENDPOINT_URL", "INGEST_QUEUE_URL"):
-    os.environ.pop(_var, None)
+from minirag.local.invoke import invoke, sandbox_environment  # noqa: E402  (reads no settings)
+
+# Set before anything reads the settings (they are cached).
+sandbox_environment(
+    os.environ, _DATA_DIR, ENVIRONMENT="test", POWERTOOLS_LOG_LEVEL=os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    EMBEDDING_MODEL="local/hash", DEFAULT_CHAT_MODEL="local/extractive", PUBLIC_BASE_URL="http://127.0.0.1:8000",
+)
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 from minirag.local.events import LambdaContext  # noqa: E402
-from minirag.local.invoke import invoke  # noqa: E402
 from minirag.local.template import load_template  # noqa: E402
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])

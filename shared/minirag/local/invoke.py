@@ -1,13 +1,16 @@
 """Route a request through `template.yaml` to a function's real handler, in this process: the local
 runner, the tests and the benches all call a handler this way, with the same API Gateway HTTP API
-v2 event and Lambda context."""
+v2 event and Lambda context. `sandbox_environment` is the settings the tests and benches run under."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from minirag.local.events import LambdaContext, http_api_event, response_body_bytes
@@ -78,3 +81,29 @@ def _call(handler: Any, event: dict[str, Any], context: LambdaContext) -> dict[s
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+
+
+_SANDBOX_UNSET = ("DATABASE_URL", "QDRANT_URL", "AWS_ENDPOINT_URL", "INGEST_QUEUE_URL")
+
+
+def sandbox_environment(environ: MutableMapping[str, str], data_dir: Path, **overrides: str) -> None:
+    """Settings that reach nothing outside this process: SQLite under `data_dir`, Qdrant in memory,
+    the in-process queue, local uploads, fresh secrets, no metrics (tests and benches). Apply it to
+    `os.environ` before anything reads the settings."""
+    from cryptography.fernet import Fernet
+
+    for name in _SANDBOX_UNSET:
+        environ.pop(name, None)
+    environ.update({
+        "ENVIRONMENT": "local",
+        "DATA_DIR": str(data_dir),
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "FERNET_KEYS": Fernet.generate_key().decode(),
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "QDRANT_PATH": ":memory:",
+        "QUEUE_BACKEND": "memory",
+        "STORAGE_BACKEND": "local",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        **overrides,
+    })

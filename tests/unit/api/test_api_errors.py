@@ -4,6 +4,8 @@ generic 500 that never carries exception text."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi import APIRouter
 from pydantic import Field
@@ -46,6 +48,10 @@ def _client() -> TestClient:
     @router.get("/raise/{name}")
     def raise_error(name: str):
         raise ERRORS[name][0]
+
+    @router.get("/kept")
+    def error_naming_ids():
+        raise UpstreamUnavailable("provider down", details={"chat_id": "c1"})
 
     @router.get("/boom")
     def boom():
@@ -150,3 +156,42 @@ def test_body_over_limit_is_413_before_parsing():
     # Then it is a 413 envelope
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def _envelope_cases() -> dict[str, tuple[int, dict]]:
+    """One response of every kind the API writes an error for."""
+    client = _client()
+    big = b'{"name": "' + b"x" * (1024 * 1024) + b'", "size": 1}'
+
+    def streamed():  # no content-length: the body cap trips while the body is read
+        yield big
+
+    return {
+        "app_error_502": client.get("/raise/upstream"),
+        "app_error_with_ids_502": client.get("/kept"),
+        "validation_422": client.post("/widgets", json={"name": ""}),
+        "malformed_json_422": client.post("/widgets", content=b"{", headers={"content-type": "application/json"}),
+        "declared_body_413": client.post("/widgets", content=big, headers={"content-type": "application/json"}),
+        "streamed_body_413": client.post("/widgets", content=streamed(), headers={"content-type": "application/json"}),
+        "route_404": client.get("/nothing"),
+        "method_405": client.get("/widgets"),
+        "unexpected_500": client.get("/boom"),
+    }
+
+
+def test_every_error_has_one_envelope_shape():
+    # Given errors of every origin: handlers, validation, the body cap (declared and streamed),
+    # Starlette's routing, the catch-all; and an error naming the ids it refers to
+    responses = _envelope_cases()
+
+    # Then each is {"error": {code, message, details: [...]}} with the request id in the header only
+    for name, response in responses.items():
+        body = response.json()
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, (name, body)
+        assert isinstance(body["error"]["details"], list), (name, body)
+        assert all({"field", "reason"} <= set(d) for d in body["error"]["details"]), (name, body)
+        assert response.headers["x-request-id"], name
+        assert response.text == json.dumps(body, separators=(",", ":")), (name, response.text)  # one spacing
+    assert responses["streamed_body_413"].status_code == 413
+    assert responses["app_error_with_ids_502"].json()["error"]["details"] == [
+        {"field": "chat_id", "reason": "chat_id is c1", "value": "c1"}]
