@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, SecretStr
 
@@ -34,6 +34,10 @@ class BotProfileCreate(StrictModel):
 class BotProfileUpdate(StrictModel):
     """PATCH: only the fields sent change. `provider_api_key: null` removes the stored key."""
 
+    fixed_fields: ClassVar[dict[str, str]] = {
+        "embedding_model": "the bot's stored vectors were made with it and search compares vectors of one model "
+                           "only; create a new bot profile to use another embedding model",
+    }
     name: Name | None = None
     description: Annotated[str | None, Field(max_length=2000)] = None
     system_prompt: Annotated[str | None, Field(max_length=20000)] = None
