@@ -31,6 +31,9 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 from minirag.local.events import LambdaContext  # noqa: E402
 from minirag.local.template import load_template  # noqa: E402
 
+# Fixtures shared across folders, as plugins: cheap argon2 (autouse), moto AWS and a local web server.
+pytest_plugins = ["tests.fast_passwords", "tests.integration.ingest.support"]
+
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
