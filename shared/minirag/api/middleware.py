@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
