@@ -39,23 +39,10 @@ WORDS = (
 
 
 def _environment(data_dir: Path) -> None:
-    from cryptography.fernet import Fernet
+    from minirag.local.invoke import sandbox_environment
 
-    os.environ.update({
-        "ENVIRONMENT": "local",
-        "DATA_DIR": str(data_dir),
-        "DATABASE_URL": f"sqlite:///{data_dir / 'bench.db'}",
-        "QDRANT_PATH": ":memory:",
-        "QUEUE_BACKEND": "memory",
-        "STORAGE_BACKEND": "local",
-        "JWT_SECRET": uuid.uuid4().hex * 2,
-        "FERNET_KEYS": Fernet.generate_key().decode(),
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    })
-    for name in ("QDRANT_URL", "AWS_ENDPOINT_URL", "INGEST_QUEUE_URL"):
-        os.environ.pop(name, None)
+    sandbox_environment(os.environ, data_dir, DATABASE_URL=f"sqlite:///{data_dir / 'bench.db'}",
+                        POWERTOOLS_LOG_LEVEL="ERROR")
 
 
 def corpus(documents: int, words: int, seed: int = 7) -> bytes:
@@ -84,16 +71,12 @@ class Client:
         self.template = load_template(str(ROOT / "template.yaml"))
 
     def __call__(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-        from minirag.local.events import LambdaContext, http_api_event, response_body_bytes
-        from minirag.local.template import load_handler
+        from minirag.local.invoke import invoke
 
-        route, params = self.template.match(method, path)
         headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
-        event = http_api_event(method, path, route_key=route.route_key, path_parameters=params or None,
-                               headers=headers, body=json.dumps(body) if body is not None else None)
-        result = load_handler(self.template, route.function)(event, LambdaContext())
-        raw = response_body_bytes(result)
-        return int(result["statusCode"]), json.loads(raw) if raw else None
+        result = invoke(self.template, method, path, headers=headers,
+                        body=json.dumps(body) if body is not None else None)
+        return result.status, result.json
 
 
 def run(model: str, data: bytes, documents: int) -> dict[str, float]:
@@ -170,10 +153,10 @@ def main() -> int:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="minirag-bench-"))
+    sys.path.insert(0, str(ROOT / "shared"))
     _environment(data_dir)
     if args.batch_documents:
         os.environ["INGEST_BATCH_DOCUMENTS"] = str(args.batch_documents)
-    sys.path.insert(0, str(ROOT / "shared"))
     from minirag.db.migrate import upgrade
     from minirag.settings import get_settings
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,25 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def configure_environment(**overrides: str) -> Path:
-    from cryptography.fernet import Fernet
+    from minirag.local.invoke import sandbox_environment
 
     data_dir = Path(tempfile.mkdtemp(prefix="minirag-bench-"))
-    env = {
-        "ENVIRONMENT": "local",
-        "DATA_DIR": str(data_dir),
-        "JWT_SECRET": secrets.token_urlsafe(48),
-        "FERNET_KEYS": Fernet.generate_key().decode(),
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "QDRANT_PATH": ":memory:",
-        "QUEUE_BACKEND": "memory",
-        "STORAGE_BACKEND": "local",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    }
-    env.update(overrides)
-    for var in ("DATABASE_URL", "QDRANT_URL", "AWS_ENDPOINT_URL"):
-        os.environ.pop(var, None)
-    os.environ.update(env)
+    sandbox_environment(os.environ, data_dir, **overrides)
     from minirag.db.migrate import upgrade
     from minirag.settings import get_settings
 
@@ -44,24 +28,22 @@ def configure_environment(**overrides: str) -> Path:
 
 
 class InProcessApi:
+    """The same in-process invoker as the local runner and the tests (`minirag.local.invoke`)."""
+
     def __init__(self) -> None:
         from minirag.local.template import load_template
 
         self.template = load_template(str(ROOT / "template.yaml"))
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-        from minirag.local.events import LambdaContext, http_api_event, response_body_bytes
-        from minirag.local.template import load_handler
+        from minirag.local.invoke import invoke
 
-        route, params = self.template.match(method, path)
         headers = {"content-type": "application/json"}
         if token:
             headers["authorization"] = f"Bearer {token}"
-        event = http_api_event(method, path, route_key=route.route_key, path_parameters=params or None,
-                               headers=headers, body=json.dumps(body) if body is not None else None)
-        result = load_handler(self.template, route.function)(event, LambdaContext())
-        raw = response_body_bytes(result)
-        return int(result["statusCode"]), (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
+        result = invoke(self.template, method, path, headers=headers, body=json.dumps(body) if body is not None else None)
+        raw = result.body
+        return result.status, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
 
     def ok(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         status, data = self.call(method, path, body, token)

@@ -13,35 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="minirag-test-"))
 
-# Set before any minirag import so cached settings see them.
-os.environ.update({
-    "ENVIRONMENT": "test",
-    "DATA_DIR": str(_DATA_DIR),
-    "JWT_SECRET": "test-" + uuid.uuid4().hex * 2,
-    "FERNET_KEYS": Fernet.generate_key().decode(),
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-    "QDRANT_PATH": ":memory:",
-    "EMBEDDING_MODEL": "local/hash",
-    "DEFAULT_CHAT_MODEL": "local/extractive",
-    "QUEUE_BACKEND": "memory",
-    "STORAGE_BACKEND": "local",
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
-})
-for _var in ("DATABASE_URL", "QDRANT_URL", "AWS_ENDPOINT_URL", "INGEST_QUEUE_URL"):
-    os.environ.pop(_var, None)
+from minirag.local.invoke import invoke, sandbox_environment  # noqa: E402  (reads no settings)
+
+# Set before anything reads the settings (they are cached).
+sandbox_environment(
+    os.environ, _DATA_DIR, ENVIRONMENT="test", POWERTOOLS_LOG_LEVEL=os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    EMBEDDING_MODEL="local/hash", DEFAULT_CHAT_MODEL="local/extractive", PUBLIC_BASE_URL="http://127.0.0.1:8000",
+)
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
-from minirag.local.events import LambdaContext, http_api_event  # noqa: E402
-from minirag.local.template import load_handler, load_template  # noqa: E402
+from minirag.local.events import LambdaContext  # noqa: E402
+from minirag.local.template import load_template  # noqa: E402
+
+# Fixtures shared across folders, as plugins: cheap argon2 (autouse), moto AWS and a local web server.
+pytest_plugins = ["tests.fast_passwords", "tests.integration.ingest.support"]
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -151,7 +142,8 @@ class ApiResponse:
 
 
 class Api:
-    """Calls the real Lambda handler of the route that template.yaml maps the request to."""
+    """Calls the real Lambda handler of the route that template.yaml maps the request to
+    (through `minirag.local.invoke`, as the local runner does)."""
 
     def __init__(self) -> None:
         self.template = load_template(str(ROOT / "template.yaml"))
@@ -159,22 +151,13 @@ class Api:
     def request(self, method: str, path: str, *, json_body: Any = None, token: str | None = None,
                 headers: dict[str, str] | None = None, query: dict[str, Any] | None = None,
                 raw_body: bytes | str | None = None) -> ApiResponse:
-        from minirag.local.events import response_body_bytes
-
-        matched = self.template.match(method, path)
-        assert matched is not None, f"template.yaml has no route for {method} {path}"
-        route, params = matched
         all_headers = {"content-type": "application/json", **(headers or {})}
         if token:
             all_headers["authorization"] = f"Bearer {token}"
         body = raw_body if raw_body is not None else (json.dumps(json_body) if json_body is not None else None)
-        event = http_api_event(method, path, route_key=route.route_key, path_parameters=params or None,
-                               query={k: str(v) for k, v in (query or {}).items()} or None,
-                               headers=all_headers, body=body)
-        handler = load_handler(self.template, route.function)
-        result = handler(event, LambdaContext(function_name=route.function.logical_id))
-        return ApiResponse(int(result["statusCode"]), {k.lower(): v for k, v in (result.get("headers") or {}).items()},
-                           response_body_bytes(result))
+        result = invoke(self.template, method, path, headers=all_headers, body=body,
+                        query={k: str(v) for k, v in (query or {}).items()})
+        return ApiResponse(result.status, result.headers, result.body)
 
     def get(self, path: str, **kw: Any) -> ApiResponse:
         return self.request("GET", path, **kw)

@@ -1,11 +1,10 @@
-"""An autouse fixture for API-level tests: argon2 with minimal cost parameters.
+"""A pytest plugin (listed in tests/conftest.py's `pytest_plugins`): argon2 with minimal cost
+parameters, for every test not marked `real_password_hashing`.
 
 Every tenant bootstrap hashes a password and every login verifies one; with the production
 parameters (64 MiB, t=3) that is 50-250 ms each, which dominates suites that bootstrap two tenants
 per test. The hash format and the code paths stay the same (verification reads the parameters from
-the hash); tests/unit/security/test_passwords.py covers the real parameters.
-Enable it in a directory with `from tests.fast_passwords import cheap_password_hashing  # noqa: F401`
-in that directory's conftest.py."""
+the hash); tests/unit/security/test_passwords.py (marked) covers the real parameters."""
 
 from __future__ import annotations
 
@@ -25,8 +24,14 @@ def _cheap_dummy_hash() -> str:
     return _cheap_hasher().hash("minirag-dummy-password-for-timing")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "real_password_hashing: hash with the production argon2 parameters")
+
+
 @pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("real_password_hashing"):
+        return
     from minirag.security import passwords
 
     monkeypatch.setattr(passwords, "_hasher", _cheap_hasher)

@@ -1,12 +1,20 @@
-"""Domain errors. Services raise only these; `minirag.api.errors` renders them once.
+"""Domain errors, and the one writer of the error envelope every response and stream event uses.
 
-Each error has an HTTP status, a snake_case `code`, a human message and optional `details`
-(a list of `{"field", "reason"}` dicts, or any JSON-able value). The message is written for the
-client: it never carries exception text from a library, a secret or another tenant's data.
-"""
+Services raise only these errors. Each has an HTTP status, a snake_case `code`, a human message,
+`details` (a list of `{"field", "reason"}` dicts; a mapping of ids it refers to is rendered as one
+detail per id) and `retryable`. The message is written for the client: it never carries exception
+text from a library, a secret or another tenant's data. `error_body` knows no HTTP, so the API,
+its middleware, the chat stream and the local runner all write the same shape:
+
+    {"error": {"code": ..., "message": ..., "details": [...]}}
+
+The request id is never in the body: every response, error or not, carries it in the `x-request-id`
+header. So an error body depends only on the error (a foreign id's 404 is byte-identical to a
+missing id's)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -23,7 +31,20 @@ class AppError(Exception):
         self.details = details
 
     def to_body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return error_body(self.code, self.message, self.details)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The error envelope; `details` is always a list."""
+    return {"error": {"code": code, "message": message, "details": _detail_list(details)}}
+
+
+def _detail_list(details: Any) -> list[Any]:
+    if details is None:
+        return []
+    if isinstance(details, Mapping):  # ids the error refers to, e.g. where a chat message was kept
+        return [{"field": str(name), "reason": f"{name} is {value}", "value": value} for name, value in details.items()]
+    return list(details)
 
 
 def field_details(field: str, reason: str) -> list[dict[str, str]]:

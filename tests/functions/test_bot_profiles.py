@@ -159,6 +159,22 @@ def test_patch_bot_profile_with_unknown_or_fixed_field_returns_422(api, tenant_a
     assert_error(response, 422, "validation_error", field=next(iter(body)))
 
 
+def test_patch_bot_profile_embedding_model_says_it_cannot_be_changed_and_why(api, tenant_a):
+    # Given a bot profile
+    bot = make_bot_profile(api, tenant_a)
+
+    # When its embedding model is patched
+    response = api.patch(f"/v1/bot-profiles/{bot['id']}", {"embedding_model": "other"}, token=tenant_a.token)
+
+    # Then the 422 says it cannot be changed and why (not "unknown field"), and the bot is unchanged
+    error = assert_error(response, 422, "validation_error", field="embedding_model")
+    assert error["message"].startswith("invalid request: embedding_model: cannot be changed after creation: "), error
+    assert "vectors" in error["message"] and "create a new bot profile" in error["message"]
+    assert "unknown field" not in response.body.decode()
+    got = api.get(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token).json
+    assert got["embedding_model"] == bot["embedding_model"]
+
+
 def test_create_bot_profile_with_overlap_over_half_chunk_returns_422(api, tenant_a):
     # Given chunk_overlap_tokens more than half of chunk_tokens
     # When a bot profile is created

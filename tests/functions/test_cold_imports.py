@@ -1,5 +1,5 @@
 """Cold start: a CRUD function must not load the model stack. In a fresh interpreter, import the
-function's app.py, serve one real request through its handler, then look at sys.modules."""
+function's app.py (and serve one real request through its handler), then look at sys.modules."""
 
 from __future__ import annotations
 
@@ -31,6 +31,15 @@ heavy = sorted(m for m in sys.modules if m.split(".")[0] in json.loads(sys.argv[
 print(json.dumps({"status": result["statusCode"], "heavy": heavy}))
 """
 
+_IMPORT_ONLY = r"""
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("function_app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+assert callable(module.handler)
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in json.loads(sys.argv[2]))))
+"""
+
 # function folder -> (method, path, needs a token, body, expected status)
 CASES = {
     "tenants": ("POST", "/v1/tenants", False, {"tenant_name": "Cold", "tenant_slug": "cold-start",
@@ -41,6 +50,20 @@ CASES = {
     "bot_profiles": ("GET", "/v1/bot-profiles", True, None, 200),
     "sources": ("GET", "/v1/sources", True, None, 200),
 }
+
+
+@pytest.mark.parametrize("function", sorted(CASES))
+def test_crud_function_import_loads_no_model_stack(function):
+    # Given a fresh interpreter
+    app_file = ROOT / "functions" / function / "app.py"
+
+    # When it imports the function's handler (what Lambda's init phase does)
+    result = subprocess.run([sys.executable, "-c", _IMPORT_ONLY, str(app_file), json.dumps(HEAVY)],
+                            capture_output=True, text=True, env=dict(os.environ), cwd=str(ROOT), timeout=120)
+
+    # Then none of litellm, qdrant_client, onnxruntime, numpy is loaded
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [], result.stdout
 
 
 @pytest.mark.parametrize("function", sorted(CASES))

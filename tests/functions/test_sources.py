@@ -4,11 +4,13 @@ message), size limits; and the HTTP contract every function shares (x-request-id
 from __future__ import annotations
 
 import json
+import socket
 from urllib.parse import urlparse
 
 import pytest
 
 from minirag.queue.publisher import get_memory_queue
+from minirag.settings import get_settings
 from minirag.storage.uploads import LOCAL_UPLOAD_PATH, get_storage
 from tests.assertions import assert_error
 from tests.factories import make_bot_profile, make_source
@@ -31,6 +33,79 @@ def _simulate_upload(upload: dict, data: bytes) -> None:
 @pytest.fixture
 def bot(api, tenant_a):
     return make_bot_profile(api, tenant_a)
+
+
+@pytest.fixture(autouse=True)
+def example_com_resolves(monkeypatch):
+    """example.com names resolve to a public address, as on the Internet (the test machine may have
+    no DNS); every other name goes to the real resolver (`.invalid` never resolves: RFC 6761)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if isinstance(host, str) and (host == "example.com" or host.endswith(".example.com")):
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("93.184.215.14", port or 443))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("https://no-such-host.invalid/docs", "the host 'no-such-host.invalid' does not exist"),
+    ("http://127.0.0.1:8080/admin", "refusing to fetch '127.0.0.1': it points to a non-public address (loopback)"),
+    ("http://10.1.2.3/internal", "refusing to fetch '10.1.2.3': it points to a non-public address (private)"),
+    ("http://169.254.169.254/latest/meta-data", "(cloud metadata)"),
+])
+def test_create_url_source_that_can_never_be_fetched_returns_422_naming_url(api, tenant_a, bot, url, reason):
+    # Given a URL whose host does not exist or is not public
+    # When a URL source is created with it
+    response = api.post("/v1/sources", {"bot_profile_id": bot["id"], "name": "Docs", "source_type": "url",
+                                        "url": url}, token=tenant_a.token)
+
+    # Then it is refused at once: a 422 naming url that says why, and nothing was created
+    error = assert_error(response, 422, "invalid_input", field="url")
+    assert reason in error["message"], error
+    assert api.get("/v1/sources", token=tenant_a.token).json["data"] == []
+
+
+def test_patch_url_to_a_private_host_returns_422_naming_url(api, tenant_a, bot):
+    # Given a URL source
+    source = make_source(api, tenant_a, bot["id"], source_type="url", content=None, url="https://example.com/x")
+
+    # When its url is changed to a private address
+    response = api.patch(f"/v1/sources/{source['id']}", {"url": "http://192.168.1.10/"}, token=tenant_a.token)
+
+    # Then it is refused naming url, and the source keeps its url
+    assert "private" in assert_error(response, 422, "invalid_input", field="url")["message"]
+    assert api.get(f"/v1/sources/{source['id']}", token=tenant_a.token).json["url"] == "https://example.com/x"
+
+
+def test_create_loopback_url_source_with_url_fetch_allow_private_returns_201(api, tenant_a, bot, monkeypatch):
+    # Given URL_FETCH_ALLOW_PRIVATE (a page served on one's own machine)
+    monkeypatch.setenv("URL_FETCH_ALLOW_PRIVATE", "true")
+    get_settings.cache_clear()
+
+    # When a URL source on 127.0.0.1 is created
+    response = api.post("/v1/sources", {"bot_profile_id": bot["id"], "name": "Local", "source_type": "url",
+                                        "url": "http://127.0.0.1:8765/page.html"}, token=tenant_a.token)
+
+    # Then it is accepted
+    assert response.status == 201, response.body
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("source_type", "text", "create a new source of the other type"),
+    ("bot_profile_id", MISSING_ID, "create it again under the other bot"),
+])
+def test_patch_fixed_source_field_says_it_cannot_be_changed(api, tenant_a, bot, field, value, why):
+    # Given a text source
+    source = make_source(api, tenant_a, bot["id"])
+
+    # When a field fixed at creation is patched
+    response = api.patch(f"/v1/sources/{source['id']}", {field: value}, token=tenant_a.token)
+
+    # Then the 422 names it and says it cannot be changed, and why
+    error = assert_error(response, 422, "validation_error", field=field)
+    assert f"{field}: cannot be changed after creation" in error["message"] and why in error["message"], error
 
 
 def test_create_text_source_returns_201_pending(api, tenant_a, bot):
@@ -458,4 +533,4 @@ def test_unexpected_exception_returns_500_without_exception_text(api, tenant_a, 
     # Then it is a generic 500 internal_error with a request id, and the exception text is not sent
     error = assert_error(response, 500, "internal_error")
     assert "hunter2" not in response.body.decode() and "RuntimeError" not in response.body.decode()
-    assert error["request_id"] == response.headers["x-request-id"]
+    assert "x-request-id" in error["message"] and response.headers["x-request-id"]

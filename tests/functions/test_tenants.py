@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.assertions import assert_error
@@ -110,6 +112,30 @@ def test_bootstrap_with_malformed_json_returns_422(api, raw):
     # Then it is a 422 validation error in the envelope
     error = assert_error(response, 422, "validation_error")
     assert any("JSON" in d["reason"] for d in error["details"])
+
+
+def test_bootstrap_with_malformed_json_says_where(api):
+    # Given a body that breaks off after a comma, on its second line
+    raw = '{"tenant_name": "Acme",\n "tenant_slug": }'
+
+    # When it is sent
+    response = api.post("/v1/tenants", raw_body=raw)
+
+    # Then the message says it is malformed JSON, with line and column, and no detail names a byte offset
+    error = assert_error(response, 422, "validation_error", field="body")
+    assert error["message"] == "the request body is malformed JSON at line 2, column 17: Expecting value", error
+    assert [d["field"] for d in error["details"]] == ["body"]
+
+
+def test_bootstrap_with_short_password_says_characters(api):
+    # Given a 5-character password
+    # When a tenant is bootstrapped with it
+    response = api.post("/v1/tenants", _bootstrap_body(owner_password="short"))
+
+    # Then the 422 names the field and counts characters (not "items"), without echoing the password
+    error = assert_error(response, 422, "validation_error", field="owner_password")
+    assert error["message"] == "invalid request: owner_password: should have at least 10 characters", error
+    assert "short" not in json.dumps(error["details"])
 
 
 def test_bootstrap_with_empty_body_returns_422(api):

@@ -57,9 +57,12 @@ def _bootstrap(client, slug: str = "local-a") -> str:
 
 
 def _assert_envelope(response, status: int, code: str) -> None:
+    """The functions' envelope (minirag.errors.error_body), also for the runner's own answers."""
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+    assert set(body["error"]) == {"code", "message", "details"} and body["error"]["details"] == []
+    assert response.headers["x-request-id"]
 
 
 # -- start-up ------------------------------------------------------------------------------------
@@ -89,10 +92,8 @@ def test_openapi_merge_keeps_each_functions_schemas_intact():
     merged = app.state.openapi["components"]["schemas"]
 
     # Then a schema name used by several functions means the same schema in each (none overwritten)
-    for logical_id, handler in app.state.handlers.items():
-        function_app = getattr(handler, "app", None)
-        if function_app is None:
-            continue
+    assert set(app.state.apps) == {f.logical_id for f in {r.function for r in template.routes}}
+    for logical_id, function_app in app.state.apps.items():
         for name, schema in function_app.openapi().get("components", {}).get("schemas", {}).items():
             assert merged[name] == schema, f"{logical_id}'s schema {name} differs from the merged one"
 

@@ -1,5 +1,7 @@
-"""FastAPI dependencies: a session per request, the authenticated `Principal`, the `TenantScope`
-built from it, and one dependency per service. The tenant comes only from the verified credential."""
+"""FastAPI dependencies every function shares: the settings, a session per request, the authenticated
+`Principal`, the `TenantScope` built from it, and page parameters. The tenant comes only from the
+verified credential. Each router declares its own service dependency, so a function imports only the
+services its routes use (a CRUD function never loads chat or retrieval code)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from minirag.errors import Unauthenticated
 from minirag.observability import logger
 from minirag.security.api_tokens import hash_token, looks_like_api_token
 from minirag.security.jwt import decode_access_token
-from minirag.settings import get_settings
+from minirag.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class Principal:
     user_id: uuid.UUID
     role: str
     api_token_id: uuid.UUID | None = None
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_session() -> Iterator[Session]:
@@ -95,52 +100,3 @@ class PageParams:
 
 
 PageDep = Annotated[PageParams, Depends()]
-
-
-# -- services ---------------------------------------------------------------------------------
-from minirag.services.api_tokens import ApiTokenService  # noqa: E402
-from minirag.services.bot_profiles import BotProfileService  # noqa: E402
-from minirag.services.chat import ChatService  # noqa: E402
-from minirag.services.retrieval import RetrievalService  # noqa: E402
-from minirag.services.sources import SourceService  # noqa: E402
-from minirag.services.tenants import TenantService  # noqa: E402
-
-
-def get_tenant_service(session: SessionDep) -> TenantService:
-    return TenantService(SystemRepository(session), get_settings())
-
-
-def get_api_token_service(scope: ScopeDep, principal: PrincipalDep) -> ApiTokenService:
-    return ApiTokenService(scope, user_id=principal.user_id)
-
-
-def get_source_service(scope: ScopeDep) -> SourceService:
-    from minirag.queue.publisher import get_publisher
-    from minirag.storage.uploads import get_storage
-
-    return SourceService(scope, get_settings(), publisher=get_publisher(), storage=get_storage())
-
-
-def get_bot_profile_service(scope: ScopeDep) -> BotProfileService:
-    sources = get_source_service(scope)
-    return BotProfileService(scope, get_settings(), sources=sources)
-
-
-TenantServiceDep = Annotated[TenantService, Depends(get_tenant_service)]
-ApiTokenServiceDep = Annotated[ApiTokenService, Depends(get_api_token_service)]
-BotProfileServiceDep = Annotated[BotProfileService, Depends(get_bot_profile_service)]
-SourceServiceDep = Annotated[SourceService, Depends(get_source_service)]
-
-
-def get_chat_service(scope: ScopeDep) -> ChatService:
-    """Chat needs the LLM gateway (LiteLLM, imported lazily on first call) and the vector store."""
-    from minirag.llm.gateway import get_gateway
-    from minirag.vectorstore.indexes import QdrantIndexes
-
-    gateway = get_gateway()
-    indexes = QdrantIndexes.from_settings(get_settings())
-    return ChatService(scope, get_settings(), gateway=gateway,
-                       retrieval=RetrievalService(scope, get_settings(), gateway=gateway, indexes=indexes))
-
-
-ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]

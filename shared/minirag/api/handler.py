@@ -1,7 +1,8 @@
 """`make_handler(app)`: the Lambda entry point of every HTTP function.
 
 Mangum (lifespan off) adapts API Gateway HTTP API v2 events to ASGI; Powertools injects the Lambda
-context and the API Gateway request id as correlation id into every log line, and flushes metrics."""
+context and the API Gateway request id as correlation id into every log line, and flushes metrics.
+Each function module exposes both `app` (the ASGI app: OpenAPI, response streaming) and `handler`."""
 
 from __future__ import annotations
 
@@ -25,5 +26,4 @@ def make_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]
             return tracer.capture_method(asgi_handler)(event, context)
         return asgi_handler(event, context)
 
-    handler.app = app  # type: ignore[attr-defined]  # the local runner merges OpenAPI from it
     return handler

@@ -36,6 +36,7 @@ __all__ = [
     "FetchedResource",
     "classify_address",
     "fetch_url",
+    "vet_url",
 ]
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -377,3 +378,10 @@ def _handle_response(
             raise PermanentIngestError(f"the document is larger than {max_bytes} bytes")
         _remaining(deadline, target.host)
     return FetchedResource(url_final=str(target.url), content_type=content_type, filename=filename, data=bytes(body))
+
+
+def vet_url(url: str, *, allow_private: bool = False) -> None:
+    """Refuse now what `fetch_url` would refuse before connecting (scheme, user info, a host that
+    does not exist or points to a non-public address), for a check at source creation. Passing is
+    no promise: the fetch vets every hop again, since DNS can change in between."""
+    _vet(_parse_target(url), allow_private)

@@ -8,8 +8,9 @@ stands in for S3 presigned PUTs, and `/healthz`.
 
 from __future__ import annotations
 
-import asyncio
 import json
+import uuid
+from functools import partial
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
@@ -21,14 +22,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from minirag import __version__
-from minirag.local.events import LambdaContext, http_api_event, response_body_bytes
-from minirag.local.template import Template, load_all_handlers
+from minirag.errors import error_body
+from minirag.local.invoke import Invocation, invoke_route, route_event
+from minirag.local.template import Template, load_all_apps, load_all_handlers
 from minirag.settings import Settings
 
 LOCAL_PATHS = ("/openapi.json", "/docs", "/healthz", "/_local/uploads/")
 
 
-def merged_openapi(template: Template, handlers: dict[str, Callable[..., Any]]) -> dict[str, Any]:
+def merged_openapi(template: Template, apps: dict[str, Any]) -> dict[str, Any]:
     """One OpenAPI document for the whole API, merged from each function's FastAPI app, keeping only
     the operations the template routes to that function (so docs and deployment agree)."""
     document: dict[str, Any] = {
@@ -40,7 +42,7 @@ def merged_openapi(template: Template, handlers: dict[str, Callable[..., Any]]) 
         "security": [{"bearer": []}],
     }
     for route in template.routes:
-        app = getattr(handlers[route.function.logical_id], "app", None)
+        app = apps.get(route.function.logical_id)
         if app is None:
             continue
         spec = app.openapi()
@@ -52,32 +54,19 @@ def merged_openapi(template: Template, handlers: dict[str, Callable[..., Any]]) 
     return document
 
 
-def _to_response(result: dict[str, Any]) -> Response:
-    headers = {k: v for k, v in (result.get("headers") or {}).items()}
-    response = Response(content=response_body_bytes(result), status_code=int(result.get("statusCode", 200)),
-                        headers=headers)
-    for key, values in (result.get("multiValueHeaders") or {}).items():
+def _to_response(result: Invocation) -> Response:
+    response = Response(content=result.body, status_code=result.status, headers=result.headers)
+    for key, values in result.multi_value_headers.items():
         for value in values:
             response.headers.append(key, value)
-    for cookie in result.get("cookies") or []:
+    for cookie in result.cookies:
         response.headers.append("set-cookie", cookie)
     return response
 
 
-def _run_handler(handler: Callable[..., Any], event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Call a handler in a worker thread. Mangum drives the app with `asyncio.get_event_loop()`, which
-    only the main thread has (as in Lambda), so give the call a loop of its own."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        return handler(event, context)
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
-
-
 def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "details": None}}, status_code=status)
+    """The runner's own answers (as API Gateway's would be), in the envelope the functions write."""
+    return JSONResponse(error_body(code, message), status_code=status, headers={"x-request-id": uuid.uuid4().hex})
 
 
 def _cors_config(template: Template) -> dict[str, Any]:
@@ -118,7 +107,8 @@ def _preflight(cors: dict[str, Any], request: Request) -> Response:
 
 def build_local_app(template: Template, settings: Settings) -> Starlette:
     handlers = load_all_handlers(template)  # a template route without a handler fails here, at start-up
-    openapi_document = merged_openapi(template, handlers)
+    apps = load_all_apps(template)  # each function's ASGI app: OpenAPI, and streaming (below)
+    openapi_document = merged_openapi(template, apps)
 
     async def openapi(_: Request) -> JSONResponse:
         return JSONResponse(openapi_document)
@@ -160,17 +150,10 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
                 return _error(405, "method_not_allowed", f"{method} is not allowed on {path}")
             return _error(404, "not_found", "route not found")
         route, path_parameters = matched
-        body = await request.body()
-        headers = {k: v for k, v in request.headers.items()}
-        event = http_api_event(
-            method, path, route_key=route.route_key, path_parameters=path_parameters or None,
-            query=list(request.query_params.multi_items()), headers=headers, body=body or None,
-            source_ip=request.client.host if request.client else "127.0.0.1",
-        )
-        context = LambdaContext(function_name=route.function.logical_id, timeout_seconds=route.function.timeout)
-        handler = handlers[route.function.logical_id]
-        result = await to_thread.run_sync(_run_handler, handler, event, context)
-        return _to_response(result)
+        call = partial(invoke_route, template, route, path_parameters, method, path,
+                       query=list(request.query_params.multi_items()), headers=dict(request.headers.items()),
+                       body=await request.body(), source_ip=request.client.host if request.client else "127.0.0.1")
+        return _to_response(await to_thread.run_sync(call))
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
     app = Starlette(routes=[
@@ -181,11 +164,12 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
         Route("/{path:path}", invoke, methods=methods),
     ])
     app.state.handlers = handlers
+    app.state.apps = apps
     app.state.template = template
     app.state.openapi = openapi_document
     streaming = streaming_functions(template)
     if streaming:  # see "Response streaming" below
-        app.add_middleware(ResponseStreamingPassthrough, template=template, handlers=handlers, functions=streaming)
+        app.add_middleware(ResponseStreamingPassthrough, template=template, apps=apps, functions=streaming)
     return app
 
 
@@ -226,11 +210,10 @@ class ResponseStreamingPassthrough:
     they are produced. The scope carries the same API Gateway event the handler path builds, so the
     request id and logging behave alike."""
 
-    def __init__(self, app: Any, *, template: Template, handlers: dict[str, Callable[..., Any]],
-                 functions: frozenset[str]) -> None:
+    def __init__(self, app: Any, *, template: Template, apps: dict[str, Any], functions: frozenset[str]) -> None:
         self.app = app
         self.template = template
-        self.handlers = handlers
+        self.apps = apps
         self.functions = functions
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
@@ -257,16 +240,15 @@ class ResponseStreamingPassthrough:
             return await receive()  # http.disconnect, when the client goes away
 
         route, path_parameters = matched
-        function_app = getattr(self.handlers[route.function.logical_id], "app", None)
+        function_app = self.apps.get(route.function.logical_id)
         if function_app is None or not _asks_for_stream(bytes(body)):
             await self.app(scope, replay, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
         client = scope.get("client")
-        event = http_api_event(
-            "POST", scope["path"], route_key=route.route_key, path_parameters=path_parameters or None,
-            query=parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True) or None,
-            headers=headers, body=bytes(body) or None, source_ip=client[0] if client else "127.0.0.1",
+        event, context = route_event(
+            route, path_parameters, "POST", scope["path"],
+            query=parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
+            headers=headers, body=bytes(body), source_ip=client[0] if client else "127.0.0.1",
         )
-        context = LambdaContext(function_name=route.function.logical_id, timeout_seconds=route.function.timeout)
         await function_app({**scope, "root_path": "", "aws.event": event, "aws.context": context}, replay, send)

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 import yaml
@@ -160,10 +161,10 @@ def load_template(path: str | None = None) -> Template:
     return parse_template(Path(path) if path else default_template_path())
 
 
-_loaded: dict[str, Callable[..., Any]] = {}
+_loaded: dict[str, ModuleType] = {}
 
 
-def load_handler(template: Template, spec: FunctionSpec) -> Callable[..., Any]:
+def _load_module(template: Template, spec: FunctionSpec) -> ModuleType:
     """Import a function's module by file path under a unique name (every function has an `app.py`)."""
     path = spec.handler_path(template.root)
     key = str(path.resolve())
@@ -182,14 +183,31 @@ def load_handler(template: Template, spec: FunctionSpec) -> Callable[..., Any]:
     except Exception as exc:
         sys.modules.pop(module_name, None)
         raise TemplateError(f"{spec.logical_id}: importing {path} failed: {exc}") from exc
+    _loaded[key] = module
+    return module
+
+
+def load_handler(template: Template, spec: FunctionSpec) -> Callable[..., Any]:
+    """The function's Lambda entry point, as the template's `Handler` names it."""
     attr = spec.handler.rsplit(".", 1)[1]
-    handler = getattr(module, attr, None)
+    handler = getattr(_load_module(template, spec), attr, None)
     if not callable(handler):
-        raise TemplateError(f"{spec.logical_id}: {path} has no callable '{attr}'")
-    _loaded[key] = handler
+        raise TemplateError(f"{spec.logical_id}: {spec.handler_path(template.root)} has no callable '{attr}'")
     return handler
+
+
+def load_app(template: Template, spec: FunctionSpec) -> Any | None:
+    """An HTTP function's ASGI app (its module's `app`, beside `handler`), which the runner serves
+    directly for OpenAPI and response streaming; None for a function without one (ingest)."""
+    return getattr(_load_module(template, spec), "app", None)
 
 
 def load_all_handlers(template: Template) -> dict[str, Callable[..., Any]]:
     """Every function's handler, failing on the first one that is missing: a start-up error."""
     return {logical_id: load_handler(template, spec) for logical_id, spec in template.functions.items()}
+
+
+def load_all_apps(template: Template) -> dict[str, Any]:
+    """The ASGI app of every function that has one."""
+    apps = {logical_id: load_app(template, spec) for logical_id, spec in template.functions.items()}
+    return {logical_id: app for logical_id, app in apps.items() if app is not None}

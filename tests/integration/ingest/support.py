@@ -2,8 +2,8 @@
 local runner's upload endpoint, and readers for what a user sees after an ingest (the source over
 the API, retrieval hits, rows through TenantScope, points through TenantVectorStore).
 
-Fixtures here are imported by the conftest of each ingest test folder (and by
-tests/functions/test_ingest.py), so they are defined once."""
+Its fixtures (`moto_aws`, `web_server`) reach every test as a plugin (`pytest_plugins` in
+tests/conftest.py); its helpers are imported by name."""
 
 from __future__ import annotations
 

@@ -168,11 +168,19 @@ def test_ingest_url_on_loopback_allowed_explicitly_becomes_ready(api, tenant_a, 
     assert hits[0]["source_id"] == source["id"] and hits[0]["heading"] == "FAQ > Returns"
 
 
-def test_ingest_url_on_loopback_by_default_fails_with_ssrf_reason(api, tenant_a, bot, web_server, ingest_worker):
-    # Given a page served from 127.0.0.1 and the default settings (private addresses refused)
+def test_ingest_url_on_loopback_by_default_fails_with_ssrf_reason(api, tenant_a, bot, web_server, ingest_worker,
+                                                                 monkeypatch):
+    # Given a URL source on 127.0.0.1, created while private addresses were allowed (creation refuses
+    # it otherwise), and then the default settings again (private addresses refused)
+    from minirag.settings import get_settings
+
     web_server.pages["/internal.html"] = ("text/html", b"<p>internal secrets</p>")
+    monkeypatch.setenv("URL_FETCH_ALLOW_PRIVATE", "true")
+    get_settings.cache_clear()
     source = make_source(api, tenant_a, bot["id"], source_type="url", content=None,
                          url=f"{web_server.base_url}/internal.html")
+    monkeypatch.delenv("URL_FETCH_ALLOW_PRIVATE")
+    get_settings.cache_clear()
 
     # When it is ingested
     request_ingest(api, tenant_a, source["id"])

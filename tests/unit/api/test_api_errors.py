@@ -4,6 +4,8 @@ generic 500 that never carries exception text."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi import APIRouter
 from pydantic import Field
@@ -47,6 +49,10 @@ def _client() -> TestClient:
     def raise_error(name: str):
         raise ERRORS[name][0]
 
+    @router.get("/kept")
+    def error_naming_ids():
+        raise UpstreamUnavailable("provider down", details={"chat_id": "c1"})
+
     @router.get("/boom")
     def boom():
         raise ValueError("secret connection string postgres://admin:hunter2@db")
@@ -66,10 +72,10 @@ def test_app_error_renders_as_declared(name):
     # When it is called
     response = _client().get(f"/raise/{name}")
 
-    # Then the status, code, message and details are the error's own
+    # Then the status, code, message and details are the error's own; the request id is in the header
     assert response.status_code == status
-    assert response.json() == {"error": {"code": error.code, "message": error.message, "details": error.details}}
     assert response.headers["x-request-id"]
+    assert response.json() == {"error": {"code": error.code, "message": error.message, "details": error.details or []}}
 
 
 def test_rate_limited_sets_retry_after():
@@ -100,15 +106,17 @@ def test_validation_details_name_query_and_path_fields():
     errors = [{"loc": ("query", "limit"), "msg": "too big", "type": "less_than_equal"},
               {"loc": ("path", "id"), "msg": "bad uuid", "type": "uuid_parsing"},
               {"loc": ("body",), "msg": "Field required", "type": "missing"},
-              {"loc": ("body", 3), "msg": "bad", "type": "json_invalid"}]
+              {"loc": ("body", 13), "msg": "JSON decode error", "type": "json_invalid",
+               "ctx": {"error": "Expecting value"}}]
 
-    # When they are turned into details
-    details = validation_details(errors)
+    # When they are turned into details (with the raw body the JSON error points into)
+    details = validation_details(errors, '{\n  "name": \n}')
 
-    # Then each names its field and location
+    # Then each names its field and location; the malformed body is located by line and column,
+    # not named by its byte offset
     assert [(d["field"], d["location"]) for d in details] == [("limit", "query"), ("id", "path"), ("body", "body"),
-                                                              ("3", "body")]
-    assert details[3]["reason"] == "request body is not valid JSON"
+                                                              ("body", "body")]
+    assert details[3]["reason"] == "malformed JSON at line 3, column 1: Expecting value"
 
 
 def test_unknown_route_and_wrong_method_use_the_envelope():
@@ -129,10 +137,12 @@ def test_unexpected_exception_is_generic_500_with_request_id():
     # When it is called
     response = _client().get("/boom")
 
-    # Then the client gets a fixed message and the request id, never the exception text
+    # Then the client gets a fixed message pointing to the request id header, never the exception text
     assert response.status_code == 500
-    error = response.json()["error"]
-    assert error["code"] == "internal_error" and error["request_id"] == response.headers["x-request-id"]
+    error = response.json()
+    assert error == {"error": {"code": "internal_error", "details": [],
+                               "message": "internal error; quote the x-request-id response header when reporting it"}}
+    assert response.headers["x-request-id"]
     assert "hunter2" not in response.text and "ValueError" not in response.text
 
 
@@ -146,3 +156,42 @@ def test_body_over_limit_is_413_before_parsing():
     # Then it is a 413 envelope
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def _envelope_cases() -> dict[str, tuple[int, dict]]:
+    """One response of every kind the API writes an error for."""
+    client = _client()
+    big = b'{"name": "' + b"x" * (1024 * 1024) + b'", "size": 1}'
+
+    def streamed():  # no content-length: the body cap trips while the body is read
+        yield big
+
+    return {
+        "app_error_502": client.get("/raise/upstream"),
+        "app_error_with_ids_502": client.get("/kept"),
+        "validation_422": client.post("/widgets", json={"name": ""}),
+        "malformed_json_422": client.post("/widgets", content=b"{", headers={"content-type": "application/json"}),
+        "declared_body_413": client.post("/widgets", content=big, headers={"content-type": "application/json"}),
+        "streamed_body_413": client.post("/widgets", content=streamed(), headers={"content-type": "application/json"}),
+        "route_404": client.get("/nothing"),
+        "method_405": client.get("/widgets"),
+        "unexpected_500": client.get("/boom"),
+    }
+
+
+def test_every_error_has_one_envelope_shape():
+    # Given errors of every origin: handlers, validation, the body cap (declared and streamed),
+    # Starlette's routing, the catch-all; and an error naming the ids it refers to
+    responses = _envelope_cases()
+
+    # Then each is {"error": {code, message, details: [...]}} with the request id in the header only
+    for name, response in responses.items():
+        body = response.json()
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, (name, body)
+        assert isinstance(body["error"]["details"], list), (name, body)
+        assert all({"field", "reason"} <= set(d) for d in body["error"]["details"]), (name, body)
+        assert response.headers["x-request-id"], name
+        assert response.text == json.dumps(body, separators=(",", ":")), (name, response.text)  # one spacing
+    assert responses["streamed_body_413"].status_code == 413
+    assert responses["app_error_with_ids_502"].json()["error"]["details"] == [
+        {"field": "chat_id", "reason": "chat_id is c1", "value": "c1"}]

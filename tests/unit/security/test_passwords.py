@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from minirag.security.passwords import hash_password, verify_password
+
+pytestmark = pytest.mark.real_password_hashing
 
 
 def test_hash_password_is_salted_argon2id():

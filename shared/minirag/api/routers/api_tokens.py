@@ -1,15 +1,24 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
-from minirag.api.deps import ApiTokenServiceDep, PageDep
+from minirag.api.deps import PageDep, PrincipalDep, ScopeDep
 from minirag.api.schemas.api_tokens import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
 from minirag.api.schemas.common import Page
 from minirag.services.commands import CreateApiToken
+from minirag.services.api_tokens import ApiTokenService
 
 router = APIRouter(prefix="/v1/api-tokens", tags=["api-tokens"])
+
+
+def get_api_token_service(scope: ScopeDep, principal: PrincipalDep) -> ApiTokenService:
+    return ApiTokenService(scope, user_id=principal.user_id)
+
+
+ApiTokenServiceDep = Annotated[ApiTokenService, Depends(get_api_token_service)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiTokenCreated)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from minirag.api.deps import TenantServiceDep
+from minirag.api.routers.tenants import TenantServiceDep
 from minirag.api.schemas.tenants import AccessTokenPublic, LoginRequest
 from minirag.services.commands import Login
 

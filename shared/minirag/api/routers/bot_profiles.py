@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
-from minirag.api.deps import BotProfileServiceDep, PageDep
+from minirag.api.deps import PageDep, ScopeDep, SettingsDep
+from minirag.api.routers.sources import get_source_service
 from minirag.api.schemas.bot_profiles import BotProfileCreate, BotProfilePublic, BotProfileUpdate
 from minirag.api.schemas.common import Page
 from minirag.services.commands import CreateBotProfile, UpdateBotProfile
+from minirag.services.bot_profiles import BotProfileService
 
 router = APIRouter(prefix="/v1/bot-profiles", tags=["bot-profiles"])
 
@@ -18,6 +21,14 @@ def _with_key_revealed(body: BotProfileCreate | BotProfileUpdate, fields: dict) 
         key = body.provider_api_key
         fields["provider_api_key"] = None if key is None else key.get_secret_value()
     return fields
+
+
+def get_bot_profile_service(scope: ScopeDep, settings: SettingsDep) -> BotProfileService:
+    """Deactivating a bot deactivates its sources, so the service works through the source service."""
+    return BotProfileService(scope, settings, sources=get_source_service(scope, settings))
+
+
+BotProfileServiceDep = Annotated[BotProfileService, Depends(get_bot_profile_service)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BotProfilePublic)

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterator
+from typing import Annotated, Any, Iterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from minirag.api.deps import ChatServiceDep, PageDep
+from minirag.api.deps import PageDep, ScopeDep, SettingsDep
 from minirag.api.schemas.chat import (
     ChatPublic,
     ChatRequest,
@@ -18,11 +18,26 @@ from minirag.api.schemas.chat import (
     RetrievedChunkPublic,
 )
 from minirag.api.schemas.common import Page
+from minirag.errors import error_body
 from minirag.observability import logger
 from minirag.services.chat import AnswerDelta, ChatService, ChatTurn, PreparedTurn, TurnDone
 from minirag.services.commands import AskBot, Retrieve
+from minirag.services.retrieval import RetrievalService
 
 router = APIRouter(tags=["chat"])
+
+
+def get_chat_service(scope: ScopeDep, settings: SettingsDep) -> ChatService:
+    """Chat needs the LLM gateway (LiteLLM, imported lazily on first call) and the vector store."""
+    from minirag.llm.gateway import get_gateway
+    from minirag.vectorstore.indexes import QdrantIndexes
+
+    gateway = get_gateway()
+    retrieval = RetrievalService(scope, settings, gateway=gateway, indexes=QdrantIndexes.from_settings(settings))
+    return ChatService(scope, settings, gateway=gateway, retrieval=retrieval)
+
+
+ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
@@ -40,10 +55,11 @@ def turn_payload(turn: ChatTurn) -> dict[str, Any]:
     }
 
 
-def _sse(service: ChatService, turn: PreparedTurn, request_id: str | None) -> Iterator[bytes]:
+def _sse(service: ChatService, turn: PreparedTurn) -> Iterator[bytes]:
     """`start` {chat_id}, `token` {text} as the model writes, then `done` (the stored turn) or
     `error`. Once the response has started, an error can only be told in the stream: an unexpected
-    one becomes a generic `error` event with the request id (its text is logged, never sent)."""
+    one becomes a generic `error` event (its text is logged with the request id, never sent; the
+    client has the id in the stream's x-request-id header)."""
     yield _event("start", {"chat_id": str(turn.chat_id)})
     try:
         for event in service.stream_turn(turn):
@@ -55,15 +71,14 @@ def _sse(service: ChatService, turn: PreparedTurn, request_id: str | None) -> It
                 yield _event("error", event.error.to_body()["error"])
     except Exception:  # noqa: BLE001 - the status line is already sent
         logger.exception("chat stream failed")
-        yield _event("error", {"code": "internal_error", "details": None, "request_id": request_id,
-                               "message": "internal error; the answer was not completed. Quote the request_id "
-                                          "when reporting it"})
+        yield _event("error", error_body("internal_error", "internal error; the answer was not completed. Quote the "
+                                                           "x-request-id response header when reporting it")["error"])
 
 
 @router.post("/v1/chat", response_model=ChatResponse,
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "JSON, or Server-Sent Events when stream is true"}})
-def create_chat_message(body: ChatRequest, service: ChatServiceDep, request: Request) -> Any:
+def create_chat_message(body: ChatRequest, service: ChatServiceDep) -> Any:
     """Ask a bot. Without `chat_id` a new chat starts; with it, the turn continues that chat.
 
     With `stream: true` the answer comes as Server-Sent Events: `start` {chat_id}, `token` {text}
@@ -73,7 +88,7 @@ def create_chat_message(body: ChatRequest, service: ChatServiceDep, request: Req
                      top_k=body.top_k)
     if body.stream:
         turn = service.prepare_turn(command)  # validation errors (404, 422) surface before the stream starts
-        return StreamingResponse(_sse(service, turn, getattr(request.state, "request_id", None)),
+        return StreamingResponse(_sse(service, turn),
                                  media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
     return ChatResponse.model_validate(turn_payload(service.ask(command)))

@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from minirag.api.deps import PageDep, SourceServiceDep
+from minirag.api.deps import PageDep, ScopeDep, SettingsDep
 from minirag.api.schemas.common import Page
 from minirag.api.schemas.sources import (
     SourceCreate,
@@ -15,10 +15,38 @@ from minirag.api.schemas.sources import (
     UploadInstructions,
     source_public,
 )
+from minirag.errors import InvalidInput, PermanentIngestError, UpstreamUnavailable
+from minirag.queue.publisher import get_publisher
+from minirag.services.sources import SourceService
+from minirag.settings import get_settings
+from minirag.storage.uploads import get_storage
 
 from minirag.services.commands import CreateSource, ListSources, UpdateSource
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
+
+
+def get_source_service(scope: ScopeDep, settings: SettingsDep) -> SourceService:
+    return SourceService(scope, settings, publisher=get_publisher(), storage=get_storage())
+
+
+SourceServiceDep = Annotated[SourceService, Depends(get_source_service)]
+
+
+def refuse_unfetchable_url(url: str | None) -> None:
+    """A URL the fetcher's SSRF guard refuses whatever happens (no such host, a private or loopback
+    address unless URL_FETCH_ALLOW_PRIVATE) is a 422 naming `url` now, not a failed ingest later.
+    A temporary DNS failure passes: the ingest retries it."""
+    if url is None:
+        return
+    from minirag.documents.fetch import vet_url  # imports httpx: paid by URL sources, not by every cold start
+
+    try:
+        vet_url(url, allow_private=get_settings().url_fetch_allow_private)
+    except PermanentIngestError as exc:
+        raise InvalidInput("url", exc.message) from None
+    except UpstreamUnavailable:
+        pass
 
 
 def _upload(upload) -> dict | None:
@@ -28,6 +56,7 @@ def _upload(upload) -> dict | None:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SourceCreated)
 def create_source(body: SourceCreate, service: SourceServiceDep) -> SourceCreated:
     """Create a text, URL or upload source. Upload sources answer with a presigned PUT (`upload`)."""
+    refuse_unfetchable_url(body.url)
     source, upload = service.create(CreateSource(**body.model_dump()))
     return SourceCreated.model_validate(source_public(source, upload=_upload(upload)))
 
@@ -53,6 +82,7 @@ def get_source(id: uuid.UUID, service: SourceServiceDep) -> SourcePublic:
 
 @router.patch("/{id}", response_model=SourcePublic)
 def update_source(id: uuid.UUID, body: SourceUpdate, service: SourceServiceDep) -> SourcePublic:
+    refuse_unfetchable_url(body.url)
     changed = service.update(id, UpdateSource(**body.model_dump(exclude_unset=True)))
     return SourcePublic.model_validate(source_public(changed))
 

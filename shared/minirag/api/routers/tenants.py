@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
-from minirag.api.deps import PrincipalDep, TenantServiceDep
+from fastapi import APIRouter, Depends, status
+
+from minirag.api.deps import PrincipalDep, SessionDep, SettingsDep
 from minirag.api.schemas.api_tokens import ApiTokenPublic
 from minirag.api.schemas.tenants import (
     TenantBootstrap,
@@ -11,10 +13,18 @@ from minirag.api.schemas.tenants import (
     TenantPublic,
     UserPublic,
 )
-
+from minirag.db.system import SystemRepository
 from minirag.services.commands import BootstrapTenant
+from minirag.services.tenants import TenantService
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+
+
+def get_tenant_service(session: SessionDep, settings: SettingsDep) -> TenantService:
+    return TenantService(SystemRepository(session), settings)
+
+
+TenantServiceDep = Annotated[TenantService, Depends(get_tenant_service)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TenantBootstrapPublic)

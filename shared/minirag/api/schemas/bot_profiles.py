@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, SecretStr
 
@@ -37,6 +37,10 @@ class BotProfileUpdate(PatchModel):
 
     nullable = frozenset({"description", "provider_api_key"})
 
+    fixed_fields: ClassVar[dict[str, str]] = {
+        "embedding_model": "the bot's stored vectors were made with it and search compares vectors of one model "
+                           "only; create a new bot profile to use another embedding model",
+    }
     name: Name | None = None
     description: Annotated[str | None, Field(max_length=2000)] = None
     system_prompt: Annotated[str | None, Field(max_length=20000)] = None

@@ -9,9 +9,25 @@ T = TypeVar("T")
 
 
 class StrictModel(BaseModel):
-    """Request bodies: unknown fields are a 422, so a client's typo never passes silently."""
+    """Request bodies: unknown fields are a 422, so a client's typo never passes silently.
+
+    An update model lists in `fixed_fields` the resource's fields that are set at creation only,
+    each with why; sending one is a 422 saying it cannot be changed and why (not "unknown field")."""
 
     model_config = ConfigDict(extra="forbid")
+    fixed_fields: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_fixed_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and cls.fixed_fields:
+            sent = [name for name in cls.fixed_fields if name in data]
+            if sent:
+                raise ValidationError.from_exception_data(cls.__name__, [InitErrorDetails(
+                    type=PydanticCustomError("fixed_field", "cannot be changed after creation: {why}",
+                                             {"why": cls.fixed_fields[name]}),
+                    loc=(name,), input=data[name]) for name in sent])
+        return data
 
 
 def field_errors(model: str, errors: dict[str, str]) -> ValidationError:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -42,6 +42,11 @@ class SourceUpdate(PatchModel):
     (`null` clears it). A changed content/url takes effect at the next ingest."""
 
     nullable = frozenset({"metadata"})
+
+    fixed_fields: ClassVar[dict[str, str]] = {
+        "bot_profile_id": "a source belongs to the bot it was created for; create it again under the other bot",
+        "source_type": "the type decides where the content comes from; create a new source of the other type",
+    }
 
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     content: Annotated[str | None, Field(min_length=1)] = None

@@ -1,3 +1,0 @@
-"""Cheap argon2 parameters for API-level tests (see tests/fast_passwords.py)."""
-
-from tests.fast_passwords import cheap_password_hashing  # noqa: F401  (autouse fixture)
