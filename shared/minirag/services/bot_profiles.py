@@ -8,15 +8,11 @@ from typing import Any
 
 from minirag.db.models import BotProfile
 from minirag.db.scope import PageResult, TenantScope
+from minirag.documents.chunking import validate_chunking
 from minirag.errors import InvalidInput
 from minirag.services.sources import SourceService
 from minirag.security.fernet import encrypt_secret
 from minirag.settings import Settings
-
-
-def _check_chunking(chunk_tokens: int, overlap: int) -> None:
-    if overlap * 2 > chunk_tokens:
-        raise InvalidInput("chunk_overlap_tokens", f"must be at most half of chunk_tokens ({chunk_tokens // 2})")
 
 
 class BotProfileService:
@@ -30,7 +26,7 @@ class BotProfileService:
         key = data.pop("provider_api_key", None)
         data["model"] = data.get("model") or self._settings.default_chat_model
         data["embedding_model"] = data.get("embedding_model") or self._settings.embedding_model
-        _check_chunking(data["chunk_tokens"], data["chunk_overlap_tokens"])
+        validate_chunking(data["chunk_tokens"], data["chunk_overlap_tokens"])
         bot = BotProfile(id=uuid.uuid4(), **data)
         self._set_key(bot, key)
         self._scope.add(bot)
@@ -55,7 +51,7 @@ class BotProfileService:
                 raise InvalidInput(field, "may not be null")
         for field, value in changes.items():
             setattr(bot, field, value)
-        _check_chunking(bot.chunk_tokens, bot.chunk_overlap_tokens)
+        validate_chunking(bot.chunk_tokens, bot.chunk_overlap_tokens)
         self._scope.commit()
         return bot
 
