@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from minirag.documents.formats import BATCH_KINDS, SUPPORTED_LIST, detect_kind, file_extension, kind_for_filename, media_type
 from minirag.errors import PermanentIngestError
 
 __all__ = [
     "BATCH_KINDS",
-    "SUPPORTED_EXTENSIONS",
     "BatchPlan",
     "ExtractedDocument",
     "Section",
@@ -80,96 +80,10 @@ class BatchPlan:
 
 OnError = Callable[[str, PermanentIngestError], None]
 
-SUPPORTED_EXTENSIONS: dict[str, str] = {
-    ".txt": "text",
-    ".text": "text",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".html": "html",
-    ".htm": "html",
-    ".xhtml": "html",
-    ".pdf": "pdf",
-    ".docx": "docx",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".zip": "zip",
-}
-_CONTENT_TYPES: dict[str, str] = {
-    "text/plain": "text",
-    "text/markdown": "markdown",
-    "text/x-markdown": "markdown",
-    "text/html": "html",
-    "application/xhtml+xml": "html",
-    "application/pdf": "pdf",
-    "application/x-pdf": "pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/x-ndjson": "jsonl",
-    "application/jsonl": "jsonl",
-    "application/x-jsonlines": "jsonl",
-    "application/zip": "zip",
-    "application/x-zip-compressed": "zip",
-}
-BATCH_KINDS = frozenset({"jsonl", "zip"})
-_SUPPORTED_LIST = ".txt, .md, .markdown, .html, .htm, .pdf, .docx, .jsonl, .zip"
 _DEFAULT_ZIP_LIMITS = ZipLimits()
 _DOCX_LIMITS = ZipLimits(max_members=5_000, max_total_bytes=100 * 1024 * 1024)
 # Archive junk skipped silently (everything else unsupported is reported in warnings).
 _JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
-
-
-# --------------------------------------------------------------------------- detection
-
-
-def _media_type(content_type: str | None) -> tuple[str | None, str | None]:
-    """('text/html', 'utf-8') from 'text/html; charset=UTF-8'."""
-    if not content_type:
-        return None, None
-    main, _, params = content_type.partition(";")
-    charset = None
-    for param in params.split(";"):
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip("\"'") or None
-    return main.strip().lower() or None, charset
-
-
-def _extension(filename: str | None) -> str:
-    if not filename:
-        return ""
-    base = posixpath.basename(filename.replace("\\", "/"))
-    dot = base.rfind(".")
-    return base[dot:].lower() if dot > 0 else ""
-
-
-def kind_for_filename(filename: str | None) -> str | None:
-    """Kind implied by the file extension alone, or None."""
-    return SUPPORTED_EXTENSIONS.get(_extension(filename))
-
-
-def detect_kind(data: bytes, *, filename: str | None, content_type: str | None) -> str:
-    """Extension first (users name files deliberately), then content type, then magic bytes."""
-    kind = kind_for_filename(filename)
-    if kind:
-        return kind
-    media, _ = _media_type(content_type)
-    if media in _CONTENT_TYPES:
-        return _CONTENT_TYPES[media]
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                return "docx" if "word/document.xml" in zf.namelist() else "zip"
-        except (zipfile.BadZipFile, ValueError):
-            pass
-    elif b"%PDF-" in data[:1024]:
-        return "pdf"
-    ext = _extension(filename)
-    if ext:
-        what = f"'{ext}'"
-    elif media:
-        what = f"(content type '{media}')"
-    else:
-        what = "(no file extension or content type)"
-    raise PermanentIngestError(f"unsupported file type {what}; supported: {_SUPPORTED_LIST}")
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -788,7 +702,7 @@ def _zip_plan(zf: zipfile.ZipFile, limits: ZipLimits) -> tuple[list[tuple[zipfil
             continue
         kind = kind_for_filename(base)
         if kind is None:
-            ext = _extension(base)
+            ext = file_extension(base)
             what = f"'{ext}'" if ext else "(no extension)"
             warnings.append(f"skipped '{path}': unsupported file type {what}")
             continue
@@ -831,7 +745,7 @@ def _iter_zip_documents(
     with _open_zip(data, "zip") as zf:
         members, _ = _zip_plan(zf, limits)
         if not members:
-            raise PermanentIngestError(f"the archive contains no supported files; supported: {_SUPPORTED_LIST}")
+            raise PermanentIngestError(f"the archive contains no supported files; supported: {SUPPORTED_LIST}")
         for info, kind in members[start:stop]:
             try:
                 yield _extract_zip_member(zf, info, kind, limits)
@@ -858,7 +772,7 @@ def plan_batch(
         with _open_zip(data, "zip") as zf:
             members, warnings = _zip_plan(zf, zip_limits)
         if not members:
-            raise PermanentIngestError(f"the archive contains no supported files; supported: {_SUPPORTED_LIST}")
+            raise PermanentIngestError(f"the archive contains no supported files; supported: {SUPPORTED_LIST}")
         return BatchPlan(kind, len(members), warnings)
     return BatchPlan(kind, 1)
 
@@ -917,5 +831,5 @@ def _iter_documents(
     elif kind == "zip":
         yield from _iter_zip_documents(data, start=start, stop=stop, on_error=on_error, limits=zip_limits)
     elif start == 0 and (stop is None or stop > 0):
-        _, charset = _media_type(content_type)
+        _, charset = media_type(content_type)
         yield _SINGLE_EXTRACTORS[kind](data, filename, charset)

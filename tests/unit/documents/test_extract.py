@@ -298,7 +298,10 @@ def test_detect_kind(filename: str | None, content_type: str | None, kind: str) 
 def test_unsupported_type_lists_supported() -> None:
     with pytest.raises(PermanentIngestError) as info:
         list(extract(b"MZ\x90\x00", filename="setup.xyz", content_type=None))
-    assert info.value.message.startswith("unsupported file type '.xyz'; supported: .txt, .md")
+    assert info.value.message == (
+        "unsupported file type '.xyz'; supported: "
+        ".txt, .text, .md, .markdown, .html, .htm, .xhtml, .pdf, .docx, .jsonl, .ndjson, .zip"
+    )
     with pytest.raises(PermanentIngestError, match="content type 'image/png'"):
         extract(b"\x89PNG", filename=None, content_type="image/png")
 
