@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from minirag.documents.sections import ExtractedDocument, Section
 from minirag.errors import InvalidInput
-from minirag.documents.extract import ExtractedDocument, Section
 
 __all__ = [
     "DEFAULT_CHUNK_TOKENS",
@@ -245,7 +245,7 @@ def validate_chunking(chunk_tokens: int, chunk_overlap_tokens: int) -> None:
 
 
 def _locate_sections(doc: ExtractedDocument) -> tuple[str, list[tuple[Section, int]]]:
-    """Where each section's text sits in doc.text (extract() guarantees it is there, in order);
+    """Where each section's text sits in doc.text (SectionBuilder guarantees it is there, in order);
     for hand-built documents that break this, offsets index the sections joined by blank lines."""
     sections = [s for s in doc.sections if s.text and s.text.strip()]
     if not sections:

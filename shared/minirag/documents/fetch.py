@@ -62,7 +62,7 @@ _IETF_PROTOCOL = ipaddress.ip_network("192.0.0.0/24")
 @dataclass(frozen=True)
 class FetchedResource:
     url_final: str
-    content_type: str | None  # the response header as sent (charset included), for extract()
+    content_type: str | None  # the response header as sent (charset included), for extract_batch()
     filename: str | None  # from Content-Disposition, else the last path segment of url_final
     data: bytes
 

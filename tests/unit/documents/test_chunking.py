@@ -22,7 +22,8 @@ from minirag.documents.chunking import (
     max_overlap_tokens,
     validate_chunking,
 )
-from minirag.documents.extract import ExtractedDocument, Section, extract
+from minirag.documents.extract import extract_batch
+from minirag.documents.sections import ExtractedDocument, Section
 
 try:
     from . import samples
@@ -45,7 +46,8 @@ def paragraph(rng: random.Random, sentences: int) -> str:
 
 
 def doc_from_text(text: str) -> ExtractedDocument:
-    return next(iter(extract(text.encode(), filename="doc.md")))
+    [doc] = extract_batch(text.encode(), filename="doc.md")
+    return doc
 
 
 def assert_well_formed(doc: ExtractedDocument, chunks: list[Chunk], limit: int, count=None) -> None:
@@ -170,7 +172,7 @@ def test_chunks_never_cross_headings_and_keep_heading() -> None:
 def test_pdf_pages_are_kept_on_chunks() -> None:
     rng = random.Random(2)
     pdf = samples.make_pdf([sentence(rng, 10) + "\n" + sentence(rng, 12) for _ in range(3)])
-    doc = next(iter(extract(pdf, filename="x.pdf")))
+    doc = next(iter(extract_batch(pdf, filename="x.pdf")))
     chunks = chunk_document(doc)
     assert [c.page for c in chunks] == [1, 2, 3]
     assert_well_formed(doc, chunks, 200)
