@@ -14,6 +14,7 @@ from minirag.security.fernet import decrypt_secret
 from minirag.settings import get_settings
 from tests.assertions import assert_error
 from tests.factories import make_bot_profile, make_source
+from tests.integration.ingest.support import event_for, failed_ids, get_source, invoke_ingest, request_ingest, take_queued
 
 PROVIDER_KEY = "sk-test-PROVIDERKEY-0123456789abcdefWXYZ"
 
@@ -184,6 +185,49 @@ def test_create_bot_profile_with_overlap_over_half_chunk_returns_422(api, tenant
     # Then it is a 422 naming chunk_overlap_tokens, and nothing was created
     assert_error(response, 422, field="chunk_overlap_tokens")
     assert api.get("/v1/bot-profiles", token=tenant_a.token).json["data"] == []
+
+
+def test_create_bot_profile_with_overlap_exactly_half_chunk_returns_422(api, tenant_a):
+    # Given chunk_overlap_tokens exactly half of chunk_tokens (the chunker needs strictly less)
+    # When a bot profile is created
+    response = api.post("/v1/bot-profiles", {"name": "Half", "chunk_tokens": 200, "chunk_overlap_tokens": 100},
+                        token=tenant_a.token)
+
+    # Then it is a 422 naming chunk_overlap_tokens, and nothing was created
+    assert_error(response, 422, "invalid_input", field="chunk_overlap_tokens")
+    assert api.get("/v1/bot-profiles", token=tenant_a.token).json["data"] == []
+
+
+def test_create_bot_profile_with_largest_allowed_overlap_ingests_to_ready(api, tenant_a):
+    # Given a bot profile whose overlap is one below half of chunk_tokens
+    response = api.post("/v1/bot-profiles", {"name": "Edge", "chunk_tokens": 200, "chunk_overlap_tokens": 99},
+                        token=tenant_a.token)
+    assert response.status == 201, response.body
+    bot = response.json
+    source = make_source(api, tenant_a, bot["id"], content="# Hours\n\n" + "The shop opens at nine. " * 80)
+
+    # When a source of that bot is ingested by the real ingest handler
+    request_ingest(api, tenant_a, source["id"])
+    event, _ = event_for(*take_queued())
+    result = invoke_ingest(api, event)
+
+    # Then the ingest succeeded and the source is ready with several chunks
+    assert failed_ids(result) == []
+    ready = get_source(api, tenant_a, source["id"])
+    assert ready["status"] == "ready", ready
+    assert ready["progress"]["chunks"] > 1
+
+
+def test_patch_bot_profile_overlap_to_exactly_half_returns_422(api, tenant_a):
+    # Given a bot profile with chunk_tokens 200
+    bot = make_bot_profile(api, tenant_a)
+
+    # When chunk_overlap_tokens is patched to exactly half
+    response = api.patch(f"/v1/bot-profiles/{bot['id']}", {"chunk_overlap_tokens": 100}, token=tenant_a.token)
+
+    # Then it is a 422 naming chunk_overlap_tokens, and nothing changed
+    assert_error(response, 422, "invalid_input", field="chunk_overlap_tokens")
+    assert api.get(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token).json["chunk_overlap_tokens"] == 40
 
 
 def test_patch_bot_profile_chunk_tokens_below_twice_overlap_returns_422(api, tenant_a):

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from minirag.documents.formats import CONTENT_TYPE_KINDS, EXTENSION_KINDS, detect_kind
 from minirag.queue.publisher import get_memory_queue
 from minirag.settings import get_settings
 from minirag.storage.uploads import LOCAL_UPLOAD_PATH, get_storage
@@ -153,6 +154,33 @@ def test_create_upload_source_returns_presigned_put(api, tenant_a, bot):
     # And a fresh URL can be asked for later
     again = api.post(f"/v1/sources/{source['id']}/upload-url", token=tenant_a.token)
     assert again.status == 200 and again.json["method"] == "PUT"
+
+
+@pytest.mark.parametrize("extension", sorted(EXTENSION_KINDS))
+def test_create_upload_source_accepts_every_extension_extraction_reads(api, tenant_a, bot, extension):
+    # Given a file name with an extension the extractor reads
+    filename = f"file{extension.upper()}"
+
+    # When an upload source is created for it
+    response = api.post("/v1/sources", {"bot_profile_id": bot["id"], "name": "Any", "source_type": "upload",
+                                        "filename": filename}, token=tenant_a.token)
+
+    # Then it answers 201, and the content type it presigns is one the extractor maps to the same kind
+    assert response.status == 201, response.body
+    content_type = response.json["content_type"]
+    assert response.json["upload"]["headers"] == {"Content-Type": content_type}
+    assert CONTENT_TYPE_KINDS[content_type] == EXTENSION_KINDS[extension]
+    assert detect_kind(b"", filename=filename, content_type=content_type) == EXTENSION_KINDS[extension]
+
+
+def test_create_upload_source_for_a_dotfile_returns_422_naming_filename(api, tenant_a, bot):
+    # Given a dotfile, which has no extension (as the extractor sees it)
+    # When an upload source is created for it
+    response = api.post("/v1/sources", {"bot_profile_id": bot["id"], "name": "Dot", "source_type": "upload",
+                                        "filename": ".md"}, token=tenant_a.token)
+
+    # Then it is a 422 naming filename
+    assert_error(response, 422, "invalid_input", field="filename")
 
 
 def test_create_upload_source_with_unsupported_extension_returns_422_naming_filename(api, tenant_a, bot):

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from minirag.documents.sections import ExtractedDocument, Section
 from minirag.errors import InvalidInput
-from minirag.documents.extract import ExtractedDocument, Section
 
 __all__ = [
     "DEFAULT_CHUNK_TOKENS",
@@ -25,6 +25,7 @@ __all__ = [
     "Chunk",
     "chunk_document",
     "estimate_tokens",
+    "max_overlap_tokens",
     "validate_chunking",
 ]
 
@@ -220,20 +221,31 @@ def _units(src: str, start: int, end: int, limit: int, count: Callable[[str], in
 # --------------------------------------------------------------------------- packing
 
 
-def validate_chunking(chunk_tokens: int, overlap_tokens: int) -> None:
-    """Raise InvalidInput (naming the field) for parameters the chunker cannot honour."""
+def max_overlap_tokens(chunk_tokens: int) -> int:
+    """The largest overlap the chunker honours: strictly less than half of chunk_tokens, so that
+    every follow-on chunk carries more fresh text than repeated text."""
+    return (chunk_tokens - 1) // 2
+
+
+def validate_chunking(chunk_tokens: int, chunk_overlap_tokens: int) -> None:
+    """The one chunking rule, checked by the bot-profile API (so a bad pair is a 422 there) and by
+    the chunker. Errors name the bot profile's fields, where the values come from."""
     if isinstance(chunk_tokens, bool) or not isinstance(chunk_tokens, int) or not (
         MIN_CHUNK_TOKENS <= chunk_tokens <= MAX_CHUNK_TOKENS
     ):
         raise InvalidInput("chunk_tokens", f"must be an integer from {MIN_CHUNK_TOKENS} to {MAX_CHUNK_TOKENS}")
-    if isinstance(overlap_tokens, bool) or not isinstance(overlap_tokens, int) or not (
-        0 <= overlap_tokens < chunk_tokens / 2
+    most = max_overlap_tokens(chunk_tokens)
+    if isinstance(chunk_overlap_tokens, bool) or not isinstance(chunk_overlap_tokens, int) or not (
+        0 <= chunk_overlap_tokens <= most
     ):
-        raise InvalidInput("overlap_tokens", f"must be an integer from 0 to less than half of chunk_tokens ({chunk_tokens})")
+        raise InvalidInput(
+            "chunk_overlap_tokens",
+            f"must be an integer from 0 to {most} (less than half of chunk_tokens, {chunk_tokens})",
+        )
 
 
 def _locate_sections(doc: ExtractedDocument) -> tuple[str, list[tuple[Section, int]]]:
-    """Where each section's text sits in doc.text (extract() guarantees it is there, in order);
+    """Where each section's text sits in doc.text (SectionBuilder guarantees it is there, in order);
     for hand-built documents that break this, offsets index the sections joined by blank lines."""
     sections = [s for s in doc.sections if s.text and s.text.strip()]
     if not sections:

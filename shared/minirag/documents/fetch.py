@@ -29,7 +29,7 @@ from email.message import Message
 import httpx
 
 from minirag.errors import PermanentIngestError, UpstreamUnavailable
-from minirag.documents.extract import kind_for_filename
+from minirag.documents.formats import CONTENT_TYPE_KINDS, KIND_CONTENT_TYPES, kind_for_filename, media_type
 
 __all__ = [
     "DEFAULT_ALLOWED_CONTENT_TYPES",
@@ -39,30 +39,9 @@ __all__ = [
     "vet_url",
 ]
 
-DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-DEFAULT_ALLOWED_CONTENT_TYPES: tuple[str, ...] = (
-    "text/html",
-    "application/xhtml+xml",
-    "text/plain",
-    "text/markdown",
-    "text/x-markdown",
-    "application/pdf",
-    DOCX_CONTENT_TYPE,
-    "application/x-ndjson",
-    "application/jsonl",
-    "application/zip",
-)
+DEFAULT_ALLOWED_CONTENT_TYPES: tuple[str, ...] = tuple(CONTENT_TYPE_KINDS)
 # Servers that do not know a type send one of these; the URL's extension decides then.
 _GENERIC_CONTENT_TYPES = frozenset({"application/octet-stream", "binary/octet-stream", "application/x-download"})
-_KIND_CONTENT_TYPES = {
-    "text": ("text/plain",),
-    "markdown": ("text/markdown", "text/x-markdown"),
-    "html": ("text/html", "application/xhtml+xml"),
-    "pdf": ("application/pdf",),
-    "docx": (DOCX_CONTENT_TYPE,),
-    "jsonl": ("application/x-ndjson", "application/jsonl"),
-    "zip": ("application/zip",),
-}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRYABLE_4XX = frozenset({408, 425, 429})
 _USER_AGENT = "MiniRAG-Fetcher/1.0"
@@ -84,7 +63,7 @@ _IETF_PROTOCOL = ipaddress.ip_network("192.0.0.0/24")
 @dataclass(frozen=True)
 class FetchedResource:
     url_final: str
-    content_type: str | None  # the response header as sent (charset included), for extract()
+    content_type: str | None  # the response header as sent (charset included), for extract_batch()
     filename: str | None  # from Content-Disposition, else the last path segment of url_final
     data: bytes
 
@@ -210,12 +189,6 @@ def _default_ssl_context() -> ssl.SSLContext:
     return _SSL_CONTEXT
 
 
-def _media_type(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
-
-
 def _filename(response: httpx.Response, url: httpx.URL) -> str | None:
     disposition = response.headers.get("content-disposition")
     if disposition:
@@ -234,12 +207,12 @@ def _filename(response: httpx.Response, url: httpx.URL) -> str | None:
 
 
 def _check_content_type(content_type: str | None, filename: str | None, allowed: frozenset[str]) -> None:
-    media = _media_type(content_type)
+    media, _ = media_type(content_type)
     if media in allowed:
         return
     if media is None or media in _GENERIC_CONTENT_TYPES:
         kind = kind_for_filename(filename)
-        if kind and any(ct in allowed for ct in _KIND_CONTENT_TYPES[kind]):
+        if kind and any(ct in allowed for ct in KIND_CONTENT_TYPES[kind]):
             return
     raise PermanentIngestError(
         f"the URL returned content type '{media or 'none'}', which cannot be ingested; "

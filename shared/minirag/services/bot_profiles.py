@@ -8,16 +8,12 @@ from dataclasses import asdict
 
 from minirag.db.models import BotProfile
 from minirag.db.scope import PageResult, TenantScope
+from minirag.documents.chunking import validate_chunking
 from minirag.errors import InvalidInput
 from minirag.services.commands import CreateBotProfile, UpdateBotProfile
 from minirag.services.sources import SourceService
 from minirag.security.fernet import encrypt_secret
 from minirag.settings import Settings
-
-
-def _check_chunking(chunk_tokens: int, overlap: int) -> None:
-    if overlap * 2 > chunk_tokens:
-        raise InvalidInput("chunk_overlap_tokens", f"must be at most half of chunk_tokens ({chunk_tokens // 2})")
 
 
 class BotProfileService:
@@ -31,7 +27,7 @@ class BotProfileService:
         key = data.pop("provider_api_key")
         data["model"] = command.model or self._settings.default_chat_model
         data["embedding_model"] = command.embedding_model or self._settings.embedding_model
-        _check_chunking(command.chunk_tokens, command.chunk_overlap_tokens)
+        validate_chunking(command.chunk_tokens, command.chunk_overlap_tokens)
         bot = BotProfile(id=uuid.uuid4(), **data)
         self._set_key(bot, key)
         with self._scope.write():
@@ -54,7 +50,7 @@ class BotProfileService:
                 self._set_key(bot, changes.pop("provider_api_key"))
             for field, value in changes.items():
                 setattr(bot, field, value)
-            _check_chunking(bot.chunk_tokens, bot.chunk_overlap_tokens)
+            validate_chunking(bot.chunk_tokens, bot.chunk_overlap_tokens)
         return bot
 
     def deactivate(self, bot_id: uuid.UUID) -> None:

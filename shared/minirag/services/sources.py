@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Source, SourceStatus, SourceType
 from minirag.db.scope import PageResult, TenantScope
+from minirag.documents.formats import SUPPORTED_LIST, file_extension, upload_content_type
 from minirag.errors import Conflict, InvalidInput, PayloadTooLarge, UpstreamUnavailable, field_details
 from minirag.observability import logger
 from minirag.queue.messages import IngestMessage
@@ -20,19 +21,6 @@ from minirag.queue.publisher import IngestPublisher
 from minirag.services.commands import CreateSource, ListSources, UpdateSource
 from minirag.settings import Settings
 from minirag.storage.uploads import PresignedUpload, UploadStorage, object_key
-
-SUPPORTED_UPLOAD_EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".jsonl", ".zip")
-_CONTENT_TYPES = {
-    ".txt": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown", ".html": "text/html",
-    ".htm": "text/html", ".pdf": "application/pdf", ".jsonl": "application/jsonl", ".zip": "application/zip",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-
-
-def _extension(filename: str) -> str:
-    dot = filename.rfind(".")
-    return filename[dot:].lower() if dot >= 0 else ""
-
 
 class SourceService:
     def __init__(self, scope: TenantScope, settings: Settings, *, publisher: IngestPublisher,
@@ -66,12 +54,12 @@ class SourceService:
                 source.url = command.url
             else:
                 assert command.filename is not None  # the API schema requires it for upload sources
-                ext = _extension(command.filename)
-                if ext not in SUPPORTED_UPLOAD_EXTENSIONS:
-                    raise InvalidInput("filename", f"unsupported file type '{ext or command.filename}'; supported: "
-                                       + ", ".join(SUPPORTED_UPLOAD_EXTENSIONS))
+                content_type = upload_content_type(command.filename)
+                if content_type is None:
+                    shown = file_extension(command.filename) or command.filename
+                    raise InvalidInput("filename", f"unsupported file type '{shown}'; supported: {SUPPORTED_LIST}")
                 source.filename = command.filename
-                source.content_type = command.content_type or _CONTENT_TYPES[ext]
+                source.content_type = command.content_type or content_type
                 source.object_key = object_key(self._scope.tenant_id, source.id, command.filename)
                 upload = self._storage.presign_put(source.object_key, source.content_type)
             self._scope.add(source)

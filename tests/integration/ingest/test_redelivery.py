@@ -34,9 +34,9 @@ TEXT = "\n\n".join(
 
 def _expected_chunks(text: str) -> int:
     from minirag.documents.chunking import chunk_document
-    from minirag.documents.extract import extract
+    from minirag.documents.extract import extract_batch
 
-    return sum(len(chunk_document(doc)) for doc in extract(text.encode(), filename="content.md"))
+    return sum(len(chunk_document(doc)) for doc in extract_batch(text.encode(), filename="content.md"))
 
 
 def _run_concurrently(api, event, copies: int = 2) -> list[dict]:

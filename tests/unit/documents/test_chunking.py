@@ -12,8 +12,18 @@ from pathlib import Path
 import pytest
 
 from minirag.errors import InvalidInput
-from minirag.documents.chunking import Chunk, _document_estimator, chunk_document, estimate_tokens
-from minirag.documents.extract import ExtractedDocument, Section, extract
+from minirag.documents.chunking import (
+    MAX_CHUNK_TOKENS,
+    MIN_CHUNK_TOKENS,
+    Chunk,
+    _document_estimator,
+    chunk_document,
+    estimate_tokens,
+    max_overlap_tokens,
+    validate_chunking,
+)
+from minirag.documents.extract import extract_batch
+from minirag.documents.sections import ExtractedDocument, Section
 
 try:
     from . import samples
@@ -36,7 +46,8 @@ def paragraph(rng: random.Random, sentences: int) -> str:
 
 
 def doc_from_text(text: str) -> ExtractedDocument:
-    return next(iter(extract(text.encode(), filename="doc.md")))
+    [doc] = extract_batch(text.encode(), filename="doc.md")
+    return doc
 
 
 def assert_well_formed(doc: ExtractedDocument, chunks: list[Chunk], limit: int, count=None) -> None:
@@ -62,10 +73,10 @@ def assert_well_formed(doc: ExtractedDocument, chunks: list[Chunk], limit: int, 
         ({"chunk_tokens": "200"}, "chunk_tokens"),
         ({"chunk_tokens": True}, "chunk_tokens"),
         ({"chunk_tokens": 200.0}, "chunk_tokens"),
-        ({"overlap_tokens": -1}, "overlap_tokens"),
-        ({"chunk_tokens": 200, "overlap_tokens": 100}, "overlap_tokens"),
-        ({"chunk_tokens": 33, "overlap_tokens": 17}, "overlap_tokens"),
-        ({"overlap_tokens": None}, "overlap_tokens"),
+        ({"overlap_tokens": -1}, "chunk_overlap_tokens"),
+        ({"chunk_tokens": 200, "overlap_tokens": 100}, "chunk_overlap_tokens"),
+        ({"chunk_tokens": 33, "overlap_tokens": 17}, "chunk_overlap_tokens"),
+        ({"overlap_tokens": None}, "chunk_overlap_tokens"),
     ],
 )
 def test_invalid_parameters_name_the_field(kwargs: dict, field: str) -> None:
@@ -77,6 +88,27 @@ def test_invalid_parameters_name_the_field(kwargs: dict, field: str) -> None:
 @pytest.mark.parametrize(("chunk_tokens", "overlap"), [(32, 0), (33, 16), (2048, 1023), (200, 40)])
 def test_boundary_parameters_are_accepted(chunk_tokens: int, overlap: int) -> None:
     assert chunk_document(doc_from_text("Some text."), chunk_tokens=chunk_tokens, overlap_tokens=overlap)
+
+
+@pytest.mark.parametrize("chunk_tokens", [MIN_CHUNK_TOKENS, 33, 199, 200, 201, MAX_CHUNK_TOKENS])
+def test_chunking_rule_boundary_is_strictly_less_than_half(chunk_tokens: int) -> None:
+    # Given the largest overlap the rule allows for this chunk size
+    most = max_overlap_tokens(chunk_tokens)
+
+    # Then it is strictly less than half, and one more is refused naming the bot profile's field
+    assert most < chunk_tokens / 2 <= most + 1
+    validate_chunking(chunk_tokens, most)
+    with pytest.raises(InvalidInput) as info:
+        validate_chunking(chunk_tokens, most + 1)
+    assert info.value.field == "chunk_overlap_tokens"
+    assert info.value.reason == f"must be an integer from 0 to {most} (less than half of chunk_tokens, {chunk_tokens})"
+
+
+def test_chunking_rule_names_chunk_tokens_when_it_is_out_of_range() -> None:
+    with pytest.raises(InvalidInput) as info:
+        validate_chunking(MAX_CHUNK_TOKENS + 1, 0)
+    assert info.value.field == "chunk_tokens"
+    assert info.value.reason == f"must be an integer from {MIN_CHUNK_TOKENS} to {MAX_CHUNK_TOKENS}"
 
 
 # --------------------------------------------------------------------------- estimate
@@ -140,7 +172,7 @@ def test_chunks_never_cross_headings_and_keep_heading() -> None:
 def test_pdf_pages_are_kept_on_chunks() -> None:
     rng = random.Random(2)
     pdf = samples.make_pdf([sentence(rng, 10) + "\n" + sentence(rng, 12) for _ in range(3)])
-    doc = next(iter(extract(pdf, filename="x.pdf")))
+    doc = next(iter(extract_batch(pdf, filename="x.pdf")))
     chunks = chunk_document(doc)
     assert [c.page for c in chunks] == [1, 2, 3]
     assert_well_formed(doc, chunks, 200)

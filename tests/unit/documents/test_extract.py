@@ -1,4 +1,4 @@
-"""extract(): every supported type built in memory, structure kept, user-readable failures,
+"""extract_batch() and plan_batch(): every supported type built in memory, structure kept, user-readable failures,
 batch counting and slicing for jsonl/zip, zip-bomb and path-traversal refusals."""
 
 from __future__ import annotations
@@ -9,19 +9,13 @@ import zipfile
 
 import pytest
 
+from minirag.documents.archives import ZipLimits
+from minirag.documents.batches import iter_jsonl_documents
+from minirag.documents.decoding import decode_text
+from minirag.documents.extract import extract_batch, plan_batch
+from minirag.documents.formats import detect_kind
+from minirag.documents.sections import ExtractedDocument, Section
 from minirag.errors import PermanentIngestError
-from minirag.documents.extract import (
-    ExtractedDocument,
-    Section,
-    ZipLimits,
-    count_documents,
-    decode_text,
-    detect_kind,
-    extract,
-    extract_batch,
-    iter_jsonl_documents,
-    plan_batch,
-)
 
 try:
     from . import samples
@@ -30,7 +24,7 @@ except ImportError:  # collected without a package (no __init__.py): the folder 
 
 
 def one(data: bytes, filename: str | None = None, content_type: str | None = None) -> ExtractedDocument:
-    docs = list(extract(data, filename=filename, content_type=content_type))
+    docs = list(extract_batch(data, filename=filename, content_type=content_type))
     assert len(docs) == 1
     return docs[0]
 
@@ -297,10 +291,13 @@ def test_detect_kind(filename: str | None, content_type: str | None, kind: str) 
 
 def test_unsupported_type_lists_supported() -> None:
     with pytest.raises(PermanentIngestError) as info:
-        list(extract(b"MZ\x90\x00", filename="setup.xyz", content_type=None))
-    assert info.value.message.startswith("unsupported file type '.xyz'; supported: .txt, .md")
+        list(extract_batch(b"MZ\x90\x00", filename="setup.xyz", content_type=None))
+    assert info.value.message == (
+        "unsupported file type '.xyz'; supported: "
+        ".txt, .text, .md, .markdown, .html, .htm, .xhtml, .pdf, .docx, .jsonl, .ndjson, .zip"
+    )
     with pytest.raises(PermanentIngestError, match="content type 'image/png'"):
-        extract(b"\x89PNG", filename=None, content_type="image/png")
+        extract_batch(b"\x89PNG", filename=None, content_type="image/png")
 
 
 # --------------------------------------------------------------------------- jsonl
@@ -319,7 +316,7 @@ JSONL = b"\n".join(
 
 
 def test_jsonl_documents() -> None:
-    docs = list(extract(b"\xef\xbb\xbf" + JSONL, filename="corpus.jsonl"))
+    docs = list(extract_batch(b"\xef\xbb\xbf" + JSONL, filename="corpus.jsonl"))
     assert [(d.external_id, d.title, d.text, d.metadata) for d in docs] == [
         ("a", "Alpha", "First doc.", {"lang": "en"}),
         ("42", None, "BEIR style.", {}),
@@ -345,16 +342,9 @@ def test_jsonl_documents() -> None:
 def test_jsonl_bad_line_names_line_number(line: bytes, reason: str) -> None:
     data = b'{"text": "ok"}\n\n' + line + b"\n"
     with pytest.raises(PermanentIngestError) as info:
-        list(extract(data, filename="x.jsonl"))
+        list(extract_batch(data, filename="x.jsonl"))
     assert info.value.message.startswith("line 3: ") and reason in info.value.message
     assert info.value.details == [{"line": 3, "reason": info.value.message[len("line 3: "):]}]
-
-
-def test_jsonl_on_error_skips_and_reports() -> None:
-    problems: list[str] = []
-    data = b'{"text": "one"}\nbroken\n{"text": "three"}\n'
-    docs = list(extract(data, filename="x.jsonl", on_error=lambda where, exc: problems.append(where)))
-    assert [d.text for d in docs] == ["one", "three"] and problems == ["line 2"]
 
 
 def test_jsonl_streaming_from_a_file_object_and_slices() -> None:
@@ -365,8 +355,8 @@ def test_jsonl_streaming_from_a_file_object_and_slices() -> None:
 
 def test_jsonl_count_and_extract_batch() -> None:
     data = b"\n".join(json.dumps({"id": str(i), "text": f"doc {i}"}).encode() for i in range(25)) + b"\n\n"
-    assert count_documents(data, "c.jsonl", None) == 25
-    assert count_documents(data, None, "application/x-ndjson") == 25
+    assert plan_batch(data, filename="c.jsonl", content_type=None).count == 25
+    assert plan_batch(data, filename=None, content_type="application/x-ndjson").count == 25
     slices = [extract_batch(data, filename="c.jsonl", content_type=None, start=s, stop=s + 10) for s in (0, 10, 20)]
     assert [len(s) for s in slices] == [10, 10, 5]
     assert [d.external_id for s in slices for d in s] == [str(i) for i in range(25)]
@@ -400,7 +390,7 @@ def _archive() -> bytes:
 
 
 def test_zip_members_become_documents() -> None:
-    docs = list(extract(_archive(), filename="bundle.zip"))
+    docs = list(extract_batch(_archive(), filename="bundle.zip"))
     assert [(d.external_id, d.title, d.metadata["source_type"]) for d in docs] == [
         ("docs/guide.md", "guide.md", "markdown"),
         ("docs/page.html", "page.html", "html"),
@@ -420,7 +410,7 @@ def test_zip_plan_counts_and_warns_about_skipped_members() -> None:
         "skipped 'README': unsupported file type (no extension)",
         "skipped 'inner.zip': nested zip batches are not supported inside an archive",
     ]
-    assert count_documents(_archive(), None, "application/zip") == 5
+    assert plan_batch(_archive(), filename=None, content_type="application/zip").count == 5
 
 
 def test_zip_extract_batch_slices() -> None:
@@ -438,9 +428,9 @@ def test_zip_sniffed_without_name() -> None:
 def test_zip_path_traversal_is_refused(name: str) -> None:
     data = samples.make_zip({"ok.txt": b"fine", name: b"evil"})
     with pytest.raises(PermanentIngestError, match="unsafe path"):
-        count_documents(data, "x.zip", None)
+        plan_batch(data, filename="x.zip", content_type=None).count
     with pytest.raises(PermanentIngestError, match="unsafe path"):
-        list(extract(data, filename="x.zip"))
+        list(extract_batch(data, filename="x.zip"))
 
 
 def test_zip_bomb_limits() -> None:
@@ -450,7 +440,7 @@ def test_zip_bomb_limits() -> None:
         plan_batch(big, filename="x.zip", zip_limits=ZipLimits(max_total_bytes=300_000))
     many = samples.make_zip({f"f{i}.txt": b"x" for i in range(20)})
     with pytest.raises(PermanentIngestError, match="more than 10 entries"):
-        list(extract(many, filename="x.zip", zip_limits=ZipLimits(max_members=10)))
+        list(extract_batch(many, filename="x.zip", zip_limits=ZipLimits(max_members=10)))
 
 
 def test_zip_oversized_member_is_skipped_with_warning() -> None:
@@ -462,19 +452,18 @@ def test_zip_oversized_member_is_skipped_with_warning() -> None:
 def test_zip_without_supported_members_fails() -> None:
     data = samples.make_zip({"a.exe": b"MZ", "b.png": b"\x89PNG"}, directories=("dir/",))
     with pytest.raises(PermanentIngestError, match="no supported files"):
-        count_documents(data, "x.zip", None)
+        plan_batch(data, filename="x.zip", content_type=None).count
     with pytest.raises(PermanentIngestError, match="no supported files"):
-        list(extract(data, filename="x.zip"))
+        list(extract_batch(data, filename="x.zip"))
 
 
-def test_zip_corrupt_member_names_the_member_or_is_skipped_via_on_error() -> None:
+def test_zip_corrupt_member_names_the_member() -> None:
     data = samples.make_zip({"good.md": b"# Fine\n\ntext", "bad.pdf": b"%PDF-garbage", "empty.txt": b""})
     with pytest.raises(PermanentIngestError, match="^'bad.pdf': the PDF is corrupt"):
-        list(extract(data, filename="x.zip"))
-    problems: list[tuple[str, str]] = []
-    docs = list(extract(data, filename="x.zip", on_error=lambda where, exc: problems.append((where, exc.message))))
-    assert [d.external_id for d in docs] == ["good.md"]
-    assert [w for w, _ in problems] == ["bad.pdf", "empty.txt"]
+        list(extract_batch(data, filename="x.zip"))
+    assert [d.external_id for d in extract_batch(data, filename="x.zip", start=0, stop=1)] == ["good.md"]
+    with pytest.raises(PermanentIngestError, match="^'empty.txt': no extractable text"):
+        extract_batch(data, filename="x.zip", start=2, stop=3)
 
 
 def test_zip_encrypted_and_symlink_members_are_skipped() -> None:
@@ -495,11 +484,11 @@ def test_zip_encrypted_and_symlink_members_are_skipped() -> None:
 
 def test_corrupt_zip() -> None:
     with pytest.raises(PermanentIngestError, match="corrupt or not a zip"):
-        count_documents(b"PK\x03\x04garbage", "x.zip", None)
+        plan_batch(b"PK\x03\x04garbage", filename="x.zip", content_type=None).count
 
 
 def test_single_document_batch_semantics() -> None:
-    assert count_documents(b"hello", "a.txt", None) == 1
+    assert plan_batch(b"hello", filename="a.txt", content_type=None).count == 1
     assert [d.text for d in extract_batch(b"hello", filename="a.txt", start=0, stop=5)] == ["hello"]
     assert extract_batch(b"hello", filename="a.txt", start=1, stop=2) == []
     with pytest.raises(ValueError):

@@ -7,11 +7,21 @@ from typing import Annotated, ClassVar
 from pydantic import Field, SecretStr
 
 from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel
+from minirag.documents.chunking import (
+    DEFAULT_CHUNK_TOKENS,
+    DEFAULT_OVERLAP_TOKENS,
+    MAX_CHUNK_TOKENS,
+    MIN_CHUNK_TOKENS,
+    max_overlap_tokens,
+)
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 ModelName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:/@+-]+$",
                                  description="A LiteLLM model string, e.g. gpt-4o-mini or local/extractive")]
 ProviderKey = Annotated[SecretStr, Field(min_length=1, max_length=1000)]
+# Bounds for the docs; the pair rule (overlap < chunk_tokens / 2) is checked by the service.
+ChunkTokens = Field(ge=MIN_CHUNK_TOKENS, le=MAX_CHUNK_TOKENS)
+OverlapTokens = Field(ge=0, le=max_overlap_tokens(MAX_CHUNK_TOKENS))
 
 
 class BotProfileCreate(StrictModel):
@@ -23,8 +33,8 @@ class BotProfileCreate(StrictModel):
     max_tokens: Annotated[int, Field(ge=1, le=32000)] = 512
     provider_api_key: ProviderKey | None = Field(default=None, description="Write-only; stored encrypted")
     embedding_model: ModelName | None = Field(default=None, description="Fixed at creation; defaults to EMBEDDING_MODEL")
-    chunk_tokens: Annotated[int, Field(ge=32, le=2048)] = 200
-    chunk_overlap_tokens: Annotated[int, Field(ge=0, le=1024)] = 40
+    chunk_tokens: Annotated[int, ChunkTokens] = DEFAULT_CHUNK_TOKENS
+    chunk_overlap_tokens: Annotated[int, OverlapTokens] = DEFAULT_OVERLAP_TOKENS
     top_k: Annotated[int, Field(ge=1, le=50)] = 5
     min_score: Annotated[float, Field(ge=0, le=1)] = 0.0
     no_answer_text: Annotated[str, Field(min_length=1, max_length=2000)] = "I don't know based on the provided sources."
@@ -48,8 +58,8 @@ class BotProfileUpdate(PatchModel):
     temperature: Annotated[float | None, Field(ge=0, le=2)] = None
     max_tokens: Annotated[int | None, Field(ge=1, le=32000)] = None
     provider_api_key: ProviderKey | None = None
-    chunk_tokens: Annotated[int | None, Field(ge=32, le=2048)] = None
-    chunk_overlap_tokens: Annotated[int | None, Field(ge=0, le=1024)] = None
+    chunk_tokens: Annotated[int | None, ChunkTokens] = None
+    chunk_overlap_tokens: Annotated[int | None, OverlapTokens] = None
     top_k: Annotated[int | None, Field(ge=1, le=50)] = None
     min_score: Annotated[float | None, Field(ge=0, le=1)] = None
     no_answer_text: Annotated[str | None, Field(min_length=1, max_length=2000)] = None

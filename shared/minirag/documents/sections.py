@@ -1,0 +1,102 @@
+"""What every converter produces: a document as text plus the sections (heading, page) it keeps."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any
+
+from minirag.documents.decoding import clean_text
+from minirag.errors import PermanentIngestError
+
+__all__ = ["ExtractedDocument", "Section", "SectionBuilder"]
+
+
+@dataclass
+class Section:
+    """A run of text under one heading (breadcrumb like "Guide > Install") and/or on one PDF page."""
+
+    text: str
+    heading: str | None = None
+    page: int | None = None
+
+
+@dataclass
+class ExtractedDocument:
+    external_id: str | None
+    title: str | None
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+
+
+class SectionBuilder:
+    """Accumulates sections; `text` interleaves each heading's own title with the bodies so that
+    every section's text is a verbatim substring of the document text (chunk offsets rely on it)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.sections: list[Section] = []
+        self._stack: list[tuple[int, str]] = []
+        self._body: list[str] = []
+        self._page: int | None = None
+
+    @property
+    def heading(self) -> str | None:
+        return " > ".join(t for _, t in self._stack) or None
+
+    def heading_at(self, level: int, title: str) -> None:
+        self.flush()
+        title = " ".join(title.split())
+        if not title:
+            return
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        self._stack.append((level, title))
+        self.parts.append(title)
+
+    def line(self, text: str) -> None:
+        """A standalone line (a document title) that opens no heading scope."""
+        self.flush()
+        self.parts.append(" ".join(text.split()))
+
+    def paragraph(self, text: str, joiner: str = "\n\n") -> None:
+        text = text.strip("\n")
+        if not text.strip():
+            return
+        if self._body:
+            self._body.append(joiner)
+        self._body.append(text)
+
+    def page(self, number: int) -> None:
+        self.flush()
+        self._page = number
+
+    def flush(self) -> None:
+        body = clean_text("".join(self._body))
+        self._body = []
+        if body:
+            self.sections.append(Section(text=body, heading=self.heading, page=self._page))
+            self.parts.append(body)
+
+    def build(self, *, title: str | None, metadata: dict[str, Any], filename: str | None) -> ExtractedDocument:
+        self.flush()
+        if not self.sections:
+            raise PermanentIngestError("no extractable text found in the file")
+        return ExtractedDocument(
+            external_id=None,
+            title=_clean_title(title) or _basename(filename),
+            text="\n\n".join(self.parts),
+            metadata=metadata,
+            sections=self.sections,
+        )
+
+
+def _clean_title(title: str | None) -> str | None:
+    return (" ".join(title.split())[:500] or None) if title else None
+
+
+def _basename(filename: str | None) -> str | None:
+    if not filename:
+        return None
+    return posixpath.basename(filename.replace("\\", "/")) or None
