@@ -14,7 +14,14 @@ from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Source, SourceStatus, SourceType
 from minirag.db.scope import PageResult, TenantScope
 from minirag.documents.formats import SUPPORTED_LIST, file_extension, upload_content_type
-from minirag.errors import Conflict, InvalidInput, PayloadTooLarge, UpstreamUnavailable, field_details
+from minirag.errors import (
+    Conflict,
+    InvalidInput,
+    PayloadTooLarge,
+    PermanentIngestError,
+    UpstreamUnavailable,
+    field_details,
+)
 from minirag.observability import logger
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
@@ -38,6 +45,7 @@ class SourceService:
             )
 
     def create(self, command: CreateSource) -> tuple[Source, PresignedUpload | None]:
+        self._check_url(command.url)
         with self._scope.write():
             self._scope.require_ref(BotProfile, command.bot_profile_id, field="bot_profile_id")
             source = Source(
@@ -83,6 +91,7 @@ class SourceService:
 
     def update(self, source_id: uuid.UUID, command: UpdateSource) -> Source:
         changes = command.changes()
+        self._check_url(changes.get("url"))
         with self._scope.write():
             source = self._get(source_id)
             if "content" in changes:
@@ -99,6 +108,21 @@ class SourceService:
             if "metadata" in changes:
                 source.metadata_ = changes["metadata"] or {}
         return source
+
+    def _check_url(self, url: str | None) -> None:
+        """A URL the fetcher's SSRF guard refuses whatever happens (no such host, a private or loopback
+        address unless URL_FETCH_ALLOW_PRIVATE) is a 422 naming `url` now, not a failed ingest later.
+        A temporary DNS failure passes: the ingest retries it. Runs before any transaction opens (DNS)."""
+        if url is None:
+            return
+        from minirag.documents.fetch import vet_url  # imports httpx: paid by URL sources, not by every cold start
+
+        try:
+            vet_url(url, allow_private=self._settings.url_fetch_allow_private)
+        except PermanentIngestError as exc:
+            raise InvalidInput("url", exc.message) from None
+        except UpstreamUnavailable:
+            pass
 
     def upload_url(self, source_id: uuid.UUID) -> tuple[Source, PresignedUpload]:
         """A fresh presigned PUT for an upload source (the first one may have expired)."""

@@ -15,10 +15,8 @@ from minirag.api.schemas.sources import (
     UploadInstructions,
     source_public,
 )
-from minirag.errors import InvalidInput, PermanentIngestError, UpstreamUnavailable
 from minirag.queue.publisher import get_publisher
 from minirag.services.sources import SourceService
-from minirag.settings import get_settings
 from minirag.storage.uploads import get_storage
 
 from minirag.services.commands import CreateSource, ListSources, UpdateSource
@@ -33,22 +31,6 @@ def get_source_service(scope: ScopeDep, settings: SettingsDep) -> SourceService:
 SourceServiceDep = Annotated[SourceService, Depends(get_source_service)]
 
 
-def refuse_unfetchable_url(url: str | None) -> None:
-    """A URL the fetcher's SSRF guard refuses whatever happens (no such host, a private or loopback
-    address unless URL_FETCH_ALLOW_PRIVATE) is a 422 naming `url` now, not a failed ingest later.
-    A temporary DNS failure passes: the ingest retries it."""
-    if url is None:
-        return
-    from minirag.documents.fetch import vet_url  # imports httpx: paid by URL sources, not by every cold start
-
-    try:
-        vet_url(url, allow_private=get_settings().url_fetch_allow_private)
-    except PermanentIngestError as exc:
-        raise InvalidInput("url", exc.message) from None
-    except UpstreamUnavailable:
-        pass
-
-
 def _upload(upload) -> dict | None:
     return None if upload is None else UploadInstructions.model_validate(upload, from_attributes=True).model_dump()
 
@@ -56,7 +38,6 @@ def _upload(upload) -> dict | None:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SourceCreated)
 def create_source(body: SourceCreate, service: SourceServiceDep) -> SourceCreated:
     """Create a text, URL or upload source. Upload sources answer with a presigned PUT (`upload`)."""
-    refuse_unfetchable_url(body.url)
     source, upload = service.create(CreateSource(**body.model_dump()))
     return SourceCreated.model_validate(source_public(source, upload=_upload(upload)))
 
@@ -82,7 +63,6 @@ def get_source(id: uuid.UUID, service: SourceServiceDep) -> SourcePublic:
 
 @router.patch("/{id}", response_model=SourcePublic)
 def update_source(id: uuid.UUID, body: SourceUpdate, service: SourceServiceDep) -> SourcePublic:
-    refuse_unfetchable_url(body.url)
     changed = service.update(id, UpdateSource(**body.model_dump(exclude_unset=True)))
     return SourcePublic.model_validate(source_public(changed))
 
