@@ -207,9 +207,9 @@ def _row(function: str, runs: list[dict], references: list[dict]) -> dict:
 
 
 def print_table(rows: list[dict], header: str) -> None:
-    print(f"\n{header}\n")
-    print(f"| Function | import | × ref | 1st request | import + 1st | × ref | warm | heavy at import | "
-          f"heavy after 1st | target |    (heavy: {', '.join(HEAVY)})")
+    print(f"\n{header}. Heavy modules: {', '.join(HEAVY)}.\n")
+    print("| Function | import | × ref | 1st request | import + 1st | × ref | warm | heavy at import | "
+          "heavy after 1st | target |")
     print("|---|---:|---:|---:|---:|---:|---:|---|---|---|")
     for r in rows:
         verdict = "" if r["function"] == REFERENCE else (" ok" if r["ok"] else " **MISSED**")
