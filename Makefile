@@ -43,7 +43,12 @@ test: $(VENV)/.installed-test
 migrate: $(VENV)/.installed
 	$(BIN)/minirag migrate
 
+## The house rules as checks: style and banned imports (ruff), layer contracts (import-linter),
+## types of services/ and db/ (mypy), the template (cfn-lint). Configuration: pyproject.toml.
 lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 
 clean:

@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.inprocess import InProcessApi, configure_environment  # noqa: E402
 
 PRODUCTS = ["laptop", "phone", "tablet", "monitor", "router", "printer", "camera", "headset", "keyboard", "speaker",
-            "charger", "smartwatch", "drone", "projector", "scanner", "console", "television", "dock", "webcam", "mouse"]
+            "charger", "smartwatch", "drone", "projector", "scanner", "console", "television", "dock", "webcam",
+            "mouse"]
 TOPICS = ["refund", "warranty", "shipping", "repair", "battery", "firmware", "subscription", "invoice", "installation",
           "recycling", "replacement", "insurance", "delivery", "pickup", "upgrade", "trade-in", "support", "pairing"]
 REGIONS = ["Germany", "France", "Spain", "Italy", "Poland", "Sweden", "Austria", "Belgium", "Ireland", "Portugal",
@@ -260,9 +261,9 @@ def _search_modes(bot: dict[str, Any], token: str, rng: random.Random, args: arg
     import uuid
 
     from minirag.llm.gateway import get_gateway
-    from minirag.vectorstore.sparse import encode_query
     from minirag.settings import get_settings
     from minirag.vectorstore.indexes import QdrantIndexes
+    from minirag.vectorstore.sparse import encode_query
 
     tenant_id = uuid.UUID(InProcessApi().ok("GET", "/v1/tenants/me", None, token)["tenant"]["id"])
     queries = [question(rng) for _ in range(30)]
@@ -271,7 +272,7 @@ def _search_modes(bot: dict[str, Any], token: str, rng: random.Random, args: arg
     print("\nvector search alone (30 queries), milliseconds")
     for mode in ("dense", "sparse", "hybrid"):
         times = []
-        for text, vector in zip(queries, vectors):
+        for text, vector in zip(queries, vectors, strict=True):
             sparse = encode_query(text)
             began = time.perf_counter()
             store.search(bot_profile_id=uuid.UUID(bot["id"]), dense=vector if mode != "sparse" else None,

@@ -1,4 +1,5 @@
-"""`minirag dev | migrate | drain | bootstrap-aws`: the local entry points (`make dev` runs `minirag dev`)."""
+"""`minirag dev | migrate | drain | bootstrap-aws | rotate-keys`: the local entry points
+(`make dev` runs `minirag dev`)."""
 
 from __future__ import annotations
 
@@ -132,6 +133,36 @@ def cmd_bootstrap_aws(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored provider key under the first FERNET_KEYS key, in one transaction.
+    Order: give every function FERNET_KEYS="new,old", run this, then drop "old"."""
+    from cryptography.fernet import InvalidToken
+
+    from minirag.db.engine import get_session_factory
+    from minirag.db.system import bot_profiles_with_provider_key
+    from minirag.security.fernet import rotate_secret
+    from minirag.settings import get_settings
+
+    data_dir = Path(os.environ.get("DATA_DIR", ".minirag"))
+    if (data_dir / SECRETS_FILE).exists() and not os.environ.get("APP_SECRETS_ARN"):
+        ensure_local_secrets(data_dir)  # the local keys, where `minirag dev` keeps them; never generates here
+    get_settings.cache_clear()
+    keys = get_settings().require_fernet_keys()
+    with get_session_factory()() as session:
+        bots = bot_profiles_with_provider_key(session)
+        for bot in bots:
+            try:
+                bot.provider_key_encrypted = rotate_secret(bot.provider_key_encrypted)
+            except InvalidToken:
+                print(f"error: the provider key of bot profile {bot.id} (tenant {bot.tenant_id}) decrypts with none "
+                      "of FERNET_KEYS; nothing was changed", file=sys.stderr)
+                return 1
+        session.commit()
+    print(f"re-encrypted {len(bots)} provider keys under the first of {len(keys)} FERNET_KEYS"
+          + ("; the older keys can now be removed" if len(keys) > 1 else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="minirag")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
                                                            "this Secrets Manager secret (for sam local)")
     boot.add_argument("--allow-aws", action="store_true", help="run without AWS_ENDPOINT_URL (real AWS)")
     boot.set_defaults(func=cmd_bootstrap_aws)
+    rotate = sub.add_parser("rotate-keys", help="re-encrypt stored provider keys under the first FERNET_KEYS key "
+                                                "(FERNET_KEYS=\"new,old\"; then drop the old one)")
+    rotate.set_defaults(func=cmd_rotate_keys)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -71,7 +71,8 @@ def localstack_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("localstack")
     log = (data / "localstack.log").open("wb")
     process = subprocess.Popen([str(RUN_LOCALSTACK), str(port)], stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "LOCALSTACK_DATA": str(data), "LOCALSTACK_VENV": str(LOCALSTACK_VENV)},
+                               env={**os.environ, "LOCALSTACK_DATA": str(data),
+                                    "LOCALSTACK_VENV": str(LOCALSTACK_VENV)},
                                start_new_session=True)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS

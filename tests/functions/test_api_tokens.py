@@ -119,7 +119,8 @@ def test_list_api_tokens_paginates_each_item_once(api, tenant_a):
     # When it walks the list 2 at a time
     seen, cursor = [], None
     while True:
-        page = api.get("/v1/api-tokens", token=tenant_a.token, query={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/v1/api-tokens", token=tenant_a.token, query=query)
         assert page.status == 200, page.body
         seen += [t["id"] for t in page.json["data"]]
         cursor = page.json["next_cursor"]

@@ -50,7 +50,8 @@ def _invoke(event: dict) -> tuple[int, dict, Any]:
     assert route.route_key == event["routeKey"]
     result = load_handler(template, route.function)(event, LambdaContext(function_name=route.function.logical_id))
     body = response_body_bytes(result)
-    return int(result["statusCode"]), {k.lower(): v for k, v in result["headers"].items()}, json.loads(body) if body else None
+    headers = {k.lower(): v for k, v in result["headers"].items()}
+    return int(result["statusCode"]), headers, json.loads(body) if body else None
 
 
 def test_bootstrap_from_base64_encoded_body_returns_201():

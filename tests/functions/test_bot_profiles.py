@@ -21,7 +21,8 @@ PROVIDER_KEY = "sk-test-PROVIDERKEY-0123456789abcdefWXYZ"
 
 def _stored_keys() -> list[tuple[str | None, str | None]]:
     with get_engine().connect() as conn:
-        return [tuple(r) for r in conn.execute(text("SELECT provider_key_encrypted, provider_key_last4 FROM bot_profile"))]
+        rows = conn.execute(text("SELECT provider_key_encrypted, provider_key_last4 FROM bot_profile"))
+        return [tuple(r) for r in rows]
 
 
 def test_create_bot_profile_applies_defaults(api, tenant_a):
@@ -310,7 +311,8 @@ def test_list_bot_profiles_pagination_returns_each_item_once(api, tenant_a):
     # Then every profile appears exactly once, newest first, over 3 pages
     assert pages == 3
     assert len(seen) == len(set(seen)) == 7 and set(seen) == ids
-    created = [b["created_at"] for b in api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 100}).json["data"]]
+    listed = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 100}).json["data"]
+    created = [b["created_at"] for b in listed]
     assert created == sorted(created, reverse=True)
 
 

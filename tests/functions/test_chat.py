@@ -237,7 +237,7 @@ def test_get_chat_and_messages_of_another_tenant_return_404(api, tenant_a, tenan
                api.get(f"/v1/chat/{MISSING_ID}/messages", token=tenant_b.token)]
 
     # Then both are 404s, identical to those for an id that does not exist
-    for got, expected in zip(foreign, missing):
+    for got, expected in zip(foreign, missing, strict=True):
         assert_error(got, 404, "not_found")
         assert got.json == expected.json
 
@@ -282,7 +282,8 @@ def test_bot_of_another_tenant_never_returns_its_chunks(api, tenant_a, tenant_b,
     assert "30 days" not in answered.json["answer"]
 
 
-@pytest.mark.parametrize("change, field", [({"top_k": 0}, "top_k"), ({"query": ""}, "query"), ({"query": " \n"}, "query"),
+@pytest.mark.parametrize("change, field", [({"top_k": 0}, "top_k"), ({"query": ""}, "query"),
+                                           ({"query": " \n"}, "query"),
                                            ({"mode": "magic"}, "mode"), ({"extra": 1}, "extra")])
 def test_retrieve_with_invalid_body_returns_422_naming_field(api, tenant_a, bot, change, field):
     response = api.post("/v1/retrieve", {"bot_profile_id": bot["id"], "query": "refunds", **change},

@@ -446,7 +446,8 @@ def test_list_sources_pagination_returns_each_item_once(api, tenant_a, bot):
     # When the list is walked 2 at a time
     seen, cursor = [], None
     while True:
-        page = api.get("/v1/sources", token=tenant_a.token, query={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/v1/sources", token=tenant_a.token, query=query)
         assert page.status == 200, page.body
         seen += [s["id"] for s in page.json["data"]]
         cursor = page.json["next_cursor"]

@@ -78,7 +78,8 @@ RENAME = {"name": "renamed by tenant B"}
 CASES: dict[str, Case] = {
     # tenants / auth
     "POST /v1/tenants": Case(Exempt("unauthenticated bootstrap: creates a new tenant and reads none")),
-    "POST /v1/auth/token": Case(Exempt("unauthenticated login: the tenant is the one the email and password belong to")),
+    "POST /v1/auth/token": Case(
+        Exempt("unauthenticated login: the tenant is the one the email and password belong to")),
     "GET /v1/tenants/me": Case(SelfView()),
     # api tokens
     "POST /v1/api-tokens": Case(OwnCreate({"name": "b-token"}, "/v1/api-tokens")),
@@ -242,7 +243,8 @@ def _check_foreign_id(api, tenant_b, world: World, route_key: str, check: Foreig
 def _check_list(api, tenant_a, tenant_b, world: World, route_key: str, check: ListRoute) -> None:
     method, path = _path(route_key, "")
     a_ids = {world.ids[t] for t in check.targets}
-    seen_by_a = {item["id"] for item in api.request(method, path, token=tenant_a.token, query={"limit": 100}).json["data"]}
+    listed = api.request(method, path, token=tenant_a.token, query={"limit": 100}).json["data"]
+    seen_by_a = {item["id"] for item in listed}
     assert a_ids <= seen_by_a  # the check below is not vacuous
     response = api.request(method, path, token=tenant_b.token, query={"limit": 100})
     assert response.status == 200, response.body
@@ -260,15 +262,19 @@ def _check_foreign_ref(api, tenant_b, world: World, route_key: str, check: Forei
         foreign = api.request(method, path, json_body=check.body(foreign_ids), token=tenant_b.token)
         missing = api.request(method, path, json_body=check.body(missing_ids), token=tenant_b.token)
         assert_error(foreign, 404, "not_found", field=body_field)
-        assert (foreign.status, foreign.body) == (missing.status, missing.body), "a foreign reference is distinguishable"
+        assert (foreign.status, foreign.body) == (missing.status, missing.body), \
+            "a foreign reference is distinguishable"
 
 
 def _check_own_create(api, tenant_a, tenant_b, route_key: str, check: OwnCreate) -> None:
     method, path = _path(route_key, "")
     created = api.request(method, path, json_body=check.body, token=tenant_b.token)
     assert created.status == 201, created.body
-    seen_by_a = {item["id"] for item in api.get(check.list_path, token=tenant_a.token, query={"limit": 100}).json["data"]}
-    seen_by_b = {item["id"] for item in api.get(check.list_path, token=tenant_b.token, query={"limit": 100}).json["data"]}
+
+    def seen_by(tenant) -> set:
+        return {item["id"] for item in api.get(check.list_path, token=tenant.token, query={"limit": 100}).json["data"]}
+
+    seen_by_a, seen_by_b = seen_by(tenant_a), seen_by(tenant_b)
     assert created.json["id"] in seen_by_b and created.json["id"] not in seen_by_a
 
 

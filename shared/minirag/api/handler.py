@@ -13,10 +13,12 @@ from fastapi import FastAPI
 from mangum import Mangum
 
 from minirag.observability import cold_start_metric_enabled, get_tracer, logger, metrics
+from minirag.snapstart import register_snapstart_hooks
 
 
 def make_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     asgi_handler = Mangum(app, lifespan="off", api_gateway_base_path="/")
+    register_snapstart_hooks()  # no-op unless SnapStart's runtime library is there
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics(capture_cold_start_metric=cold_start_metric_enabled(), raise_on_empty_metrics=False)

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from minirag.db.base import utcnow
-from minirag.db.models import ApiToken, Tenant, User
+from minirag.db.models import ApiToken, BotProfile, Tenant, User
 from minirag.db.scope import SYSTEM_QUERY, TenantScope, unit_of_work
 
 _SYSTEM = {SYSTEM_QUERY: True}
@@ -99,3 +99,10 @@ class SystemRepository:
     @staticmethod
     def now() -> datetime:
         return utcnow()
+
+
+def bot_profiles_with_provider_key(session: Session) -> list[BotProfile]:
+    """Every bot profile that stores a provider key, across all tenants: only `minirag rotate-keys`
+    reads keys this way (to re-encrypt them). The caller changes and commits them."""
+    stmt = select(BotProfile).where(BotProfile.provider_key_encrypted.is_not(None)).order_by(BotProfile.id)
+    return list(session.execute(stmt, execution_options=_SYSTEM).scalars())

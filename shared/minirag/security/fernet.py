@@ -34,6 +34,7 @@ def decrypt_secret(ciphertext: str) -> str:
 
 
 def rotate_secret(ciphertext: str) -> str:
+    """The same secret under the first key (`minirag rotate-keys`); InvalidToken if no key opens it."""
     return _multi_fernet().rotate(ciphertext.encode("ascii")).decode("ascii")
 
 

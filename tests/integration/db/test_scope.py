@@ -34,7 +34,8 @@ def _make_tenant(slug: str) -> uuid.UUID:
     with _new_session() as s:
         tenant = SystemRepository(s).add_tenant(Tenant(id=uuid.uuid4(), name=slug, slug=slug))
         scope = TenantScope(s, tenant.id)
-        scope.add(BotProfile(id=uuid.uuid4(), name=f"{slug} bot", model="local/extractive", embedding_model="local/hash"))
+        scope.add(BotProfile(id=uuid.uuid4(), name=f"{slug} bot", model="local/extractive",
+                             embedding_model="local/hash"))
         scope.commit()
         return tenant.id
 
