@@ -33,7 +33,7 @@ dev: $(VENV)/.installed .minirag/models/.prepared
 
 # One-time: re-optimise the offline MiniLM model for this machine (kept only if faster and as good).
 .minirag/models/.prepared: $(VENV)/.installed
-	$(BIN)/python -m minirag.llm.offline prepare .minirag/models
+	$(BIN)/python bench/prepare_minilm.py prepare .minirag/models
 	touch $@
 
 ## The whole test suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set).

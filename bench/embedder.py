@@ -12,13 +12,18 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from minirag.llm import offline
-from minirag.llm.offline import MiniLMEmbedder, prepare_minilm, register_offline_providers
-from minirag.vectorstore import sparse
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.prepare_minilm import prepare_minilm  # noqa: E402
+from minirag.llm import offline  # noqa: E402
+from minirag.llm.offline import MiniLMEmbedder, register_offline_providers  # noqa: E402
+from minirag.vectorstore import sparse  # noqa: E402
 
 WORDS = (
     "retrieval augmented generation grounds answers in documents that a tenant uploads and the "
@@ -102,7 +107,7 @@ def main() -> None:
             print(f"{name:<10} (not prepared: the shipped model was faster or not good enough)")
             continue
         print_row(name, "direct", embedder.embed, long_chunks, short_chunks)
-        offline.minilm = embedder  # the provider embeds through this module-level instance
+        offline.provider.minilm = embedder  # the provider embeds through this module-level instance
 
         def via_litellm(texts: Sequence[str]) -> object:
             return litellm.embedding(model="local/minilm", input=list(texts))

@@ -149,7 +149,7 @@ def main() -> int:
     parser.add_argument("--batch-documents", type=int, default=None, help="INGEST_BATCH_DOCUMENTS (default: settings)")
     parser.add_argument("--prepare-minilm", action="store_true",
                         help="first write the re-optimised MiniLM into DATA_DIR/models (one-time, not timed), "
-                             "as `python -m minirag.llm.offline prepare` does; default: the shipped model")
+                             "as `bench/prepare_minilm.py` does; default: the shipped model")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="minirag-bench-"))
@@ -162,7 +162,7 @@ def main() -> int:
 
     upgrade(get_settings().resolved_database_url)
     if args.prepare_minilm:
-        from minirag.llm.offline import prepare_minilm
+        from bench.prepare_minilm import prepare_minilm
 
         report = prepare_minilm(get_settings().data_dir / "models")
         print(f"MiniLM preparation: {report.selected} model ({report.reason})")

@@ -41,7 +41,8 @@ class InProcessApi:
         headers = {"content-type": "application/json"}
         if token:
             headers["authorization"] = f"Bearer {token}"
-        result = invoke(self.template, method, path, headers=headers, body=json.dumps(body) if body is not None else None)
+        payload = json.dumps(body) if body is not None else None
+        result = invoke(self.template, method, path, headers=headers, body=payload)
         raw = result.body
         return result.status, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
 

@@ -65,8 +65,8 @@ def reset_caches() -> None:
 def _wipe(url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from minirag.db.base import Base
     from minirag.db import models  # noqa: F401
+    from minirag.db.base import Base
 
     engine = create_engine(url)
     with engine.begin() as conn:

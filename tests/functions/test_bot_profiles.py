@@ -14,7 +14,14 @@ from minirag.security.fernet import decrypt_secret
 from minirag.settings import get_settings
 from tests.assertions import assert_error
 from tests.factories import make_bot_profile, make_source
-from tests.integration.ingest.support import event_for, failed_ids, get_source, invoke_ingest, request_ingest, take_queued
+from tests.integration.ingest.support import (
+    event_for,
+    failed_ids,
+    get_source,
+    invoke_ingest,
+    request_ingest,
+    take_queued,
+)
 
 PROVIDER_KEY = "sk-test-PROVIDERKEY-0123456789abcdefWXYZ"
 

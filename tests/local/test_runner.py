@@ -192,7 +192,7 @@ def test_foreign_id_through_runner_is_the_same_404_as_missing(crud_client):
                                  headers=b)]
 
     # Then each answer is byte-identical to the missing-id one, and A's bot is unchanged
-    for f, m in zip(foreign, missing):
+    for f, m in zip(foreign, missing, strict=False):
         assert (f.status_code, f.content) == (m.status_code, m.content) and f.status_code == 404
     assert crud_client.get(f"/v1/bot-profiles/{bot['id']}", headers=a).json() == bot
 

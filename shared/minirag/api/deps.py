@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Annotated, Iterator
 
 from fastapi import Depends, Query, Request
-from sqlalchemy.orm import Session
 
-from minirag.db.engine import get_session_factory
+from minirag.db.engine import Session, get_session_factory
 from minirag.db.scope import TenantScope
 from minirag.db.system import SystemRepository
 from minirag.errors import Unauthenticated

@@ -30,7 +30,8 @@ def error_response(status: int, code: str, message: str, details: Any = None,
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
+    located = bool(loc) and loc[0] in ("body", "query", "path", "header")
+    parts = [str(p) for p in (loc[1:] if located else loc)]
     return ".".join(parts) or (str(loc[0]) if loc else "body")
 
 

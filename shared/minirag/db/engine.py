@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+__all__ = ["Session", "get_session_factory"]  # Session is re-exported: callers outside db/ name the type only
+
 from minirag.settings import get_settings
 
 BEGIN_MODE = "minirag_begin"

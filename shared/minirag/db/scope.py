@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Iterator, Sequence, TypeVar
 
-from sqlalchemy import Select, event, func, or_, and_, select
+from sqlalchemy import Select, and_, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
@@ -148,6 +148,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidInput("cursor", "malformed cursor; pass the next_cursor of a previous page") from None
 
 
+def _active_column(model: type) -> Any:
+    """The `is_active` column of a model that has one (not every model does, so it is looked up by name)."""
+    return getattr(model, "is_active")  # noqa: B009 - a literal attribute would not type-check on type[T]
+
+
 class TenantScope:
     """A session bound to one tenant. The tenant comes only from a verified credential (or from an
     ingest message, trusted only as far as the scoped load of its source)."""
@@ -181,7 +186,7 @@ class TenantScope:
         active_only, only active rows): the query-by-example the CRUD services need."""
         stmt = self.select(model)
         if active_only:
-            stmt = stmt.where(getattr(model, "is_active").is_(True))
+            stmt = stmt.where(_active_column(model).is_(True))
         for column, value in equals.items():
             stmt = stmt.where(getattr(model, column) == value)
         return stmt
@@ -209,7 +214,7 @@ class TenantScope:
             return None
         stmt = self.select(model).where(model.id == key)
         if active_only and hasattr(model, "is_active"):
-            stmt = stmt.where(getattr(model, "is_active").is_(True))
+            stmt = stmt.where(_active_column(model).is_(True))
         if for_update:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return self._session.execute(stmt).scalars().first()

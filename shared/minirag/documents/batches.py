@@ -197,7 +197,8 @@ def _extract_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, l
         with zf.open(info) as handle:
             payload = handle.read(limits.max_member_bytes + 1)
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise PermanentIngestError(f"'{path}': the archive member is corrupt or uses an unsupported compression") from exc
+        raise PermanentIngestError(
+            f"'{path}': the archive member is corrupt or uses an unsupported compression") from exc
     if len(payload) > limits.max_member_bytes:
         raise PermanentIngestError(f"'{path}': larger than {limits.max_member_bytes} bytes")
     try:

@@ -121,7 +121,10 @@ def _document_estimator(text: str) -> Callable[[str], int]:
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 # After . ! ? … (optionally closed by a quote/bracket) unless a lowercase letter follows
 # ("e.g. this"); CJK full stops need no space.
-_SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?\u2026])|(?<=[.!?\u2026][\"'\u201d\u2019)\]]))\s+(?![a-z])|(?<=[\u3002\uff01\uff1f])\s*")
+_SENTENCE_BREAK = re.compile(
+    r"(?:(?<=[.!?\u2026])|(?<=[.!?\u2026][\"'\u201d\u2019)\]]))\s+(?![a-z])"
+    r"|(?<=[\u3002\uff01\uff1f])\s*"
+)
 _LINE_BREAK = re.compile(r"\s*\n\s*")
 _WORD = re.compile(r"\S+")
 
@@ -181,7 +184,9 @@ def _greedy(src: str, ends: range, limit: int, count: Callable[[str], int]) -> l
     return pieces
 
 
-def _last_fitting(src: str, start: int, ends: list[int] | range, i: int, limit: int, count: Callable[[str], int]) -> int:
+def _last_fitting(
+    src: str, start: int, ends: list[int] | range, i: int, limit: int, count: Callable[[str], int]
+) -> int:
     """Largest j >= i with count(src[start:ends[j]]) <= limit (ends[i] must fit): gallop, then
     bisect, so a piece costs O(log n) counts."""
     lo, step = i, 1
@@ -346,7 +351,7 @@ def _emit(
         start, end = current[0][0], current[-1][1]
         if len(current) == 1:
             tokens = current[0][2]
-        elif additive and all(a[1] < b[0] for a, b in zip(current, current[1:])):
+        elif additive and all(a[1] < b[0] for a, b in zip(current, current[1:], strict=False)):
             tokens = sum(t for _, _, t in current)
         else:
             tokens = count(src[start:end])

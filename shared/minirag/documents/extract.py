@@ -37,7 +37,8 @@ class BatchPlan:
 
 
 def plan_batch(
-    data: bytes, *, filename: str | None = None, content_type: str | None = None, zip_limits: ZipLimits = DEFAULT_ZIP_LIMITS
+    data: bytes, *, filename: str | None = None, content_type: str | None = None,
+    zip_limits: ZipLimits = DEFAULT_ZIP_LIMITS,
 ) -> BatchPlan:
     """Kind, document count and skipped-member warnings, cheaply (no document is parsed).
 

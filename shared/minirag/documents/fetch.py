@@ -28,8 +28,8 @@ from email.message import Message
 
 import httpx
 
-from minirag.errors import PermanentIngestError, UpstreamUnavailable
 from minirag.documents.formats import CONTENT_TYPE_KINDS, KIND_CONTENT_TYPES, kind_for_filename, media_type
+from minirag.errors import PermanentIngestError, UpstreamUnavailable
 
 __all__ = [
     "DEFAULT_ALLOWED_CONTENT_TYPES",

@@ -113,7 +113,7 @@ class LLMGateway:
     (half fixed, half random) capped at ``max_delay``, and honours a provider's Retry-After
     when it is not longer than ``max_delay``. ``sleep`` is injectable so tests do not wait.
     ``models_dir`` and ``offline_threads`` configure ``local/minilm`` (see
-    `minirag.llm.offline.prepare_minilm`) before its first use in the process.
+    `minirag.llm.offline.bench/prepare_minilm.py`) before its first use in the process.
     """
 
     def __init__(

@@ -9,10 +9,9 @@ from dataclasses import asdict
 from minirag.db.models import BotProfile
 from minirag.db.scope import PageResult, TenantScope
 from minirag.documents.chunking import validate_chunking
-from minirag.errors import InvalidInput
+from minirag.security.fernet import encrypt_secret
 from minirag.services.commands import CreateBotProfile, UpdateBotProfile
 from minirag.services.sources import SourceService
-from minirag.security.fernet import encrypt_secret
 from minirag.settings import Settings
 
 

@@ -31,6 +31,8 @@ from minirag.db.models import BotProfile, Chat, Message, MessageRole, UsageEvent
 from minirag.db.scope import PageResult, TenantScope
 from minirag.errors import AppError, NotFound
 from minirag.observability import logger, metrics
+from minirag.services.commands import AskBot, Retrieve
+from minirag.services.ports import ModelCompletion, ModelGateway
 from minirag.services.prompting import (
     CitationRenumberer,
     build_answer_messages,
@@ -38,8 +40,6 @@ from minirag.services.prompting import (
     history_turns,
     renumber_citations,
 )
-from minirag.services.commands import AskBot, Retrieve
-from minirag.services.ports import ModelCompletion, ModelGateway
 from minirag.services.provider_keys import chat_api_key
 from minirag.services.retrieval import BotSnapshot, RetrievalService, RetrievedChunk
 from minirag.settings import Settings

@@ -107,7 +107,8 @@ def build_rewrite_messages(history: Sequence[dict[str, str]], followup: str) -> 
     lines = "\n".join(f"{t['role']}: {' '.join(t['content'].split())}" for t in history)
     return [
         {"role": "system", "content": REWRITE_RULES},
-        {"role": "user", "content": f"<rewrite>\n<history>\n{lines}\n</history>\n<followup>{followup}</followup>\n</rewrite>"},
+        {"role": "user",
+         "content": f"<rewrite>\n<history>\n{lines}\n</history>\n<followup>{followup}</followup>\n</rewrite>"},
     ]
 
 

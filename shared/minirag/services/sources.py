@@ -29,6 +29,7 @@ from minirag.services.commands import CreateSource, ListSources, UpdateSource
 from minirag.settings import Settings
 from minirag.storage.uploads import PresignedUpload, UploadStorage, object_key
 
+
 class SourceService:
     def __init__(self, scope: TenantScope, settings: Settings, *, publisher: IngestPublisher,
                  storage: UploadStorage) -> None:

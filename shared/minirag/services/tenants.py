@@ -44,9 +44,11 @@ class TenantService:
             slug_taken = self._system.slug_taken(command.tenant_slug)
             email_taken = not slug_taken and self._system.email_taken(command.owner_email)
         if slug_taken:
-            raise Conflict("tenant_slug is taken", code="slug_taken", details=field_details("tenant_slug", "already taken"))
+            raise Conflict("tenant_slug is taken", code="slug_taken",
+                           details=field_details("tenant_slug", "already taken"))
         if email_taken:
-            raise Conflict("owner_email is taken", code="email_taken", details=field_details("owner_email", "already registered"))
+            raise Conflict("owner_email is taken", code="email_taken",
+                           details=field_details("owner_email", "already registered"))
         password_hash = hash_password(command.owner_password)
         raw = generate_token()
         try:

@@ -24,7 +24,7 @@ def make_pdf(pages: list[str], *, title: str | None = None) -> bytes:
         2: b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % p for p in page_ids) + b"] /Count %d >>" % len(pages),
         3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     }
-    for page_id, text in zip(page_ids, pages):
+    for page_id, text in zip(page_ids, pages, strict=False):
         ops = [b"BT /F1 12 Tf 14 TL 72 720 Td"]
         for i, line in enumerate(text.split("\n") if text else []):
             ops.append((b"T* " if i else b"") + _pdf_string(line) + b" Tj")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from minirag.errors import InvalidInput
 from minirag.documents.chunking import (
     MAX_CHUNK_TOKENS,
     MIN_CHUNK_TOKENS,
@@ -24,6 +23,7 @@ from minirag.documents.chunking import (
 )
 from minirag.documents.extract import extract_batch
 from minirag.documents.sections import ExtractedDocument, Section
+from minirag.errors import InvalidInput
 
 try:
     from . import samples
@@ -195,7 +195,7 @@ def test_overlap_carries_trailing_sentences() -> None:
     chunks = chunk_document(doc, chunk_tokens=64, overlap_tokens=20)
     assert len(chunks) > 5
     assert_well_formed(doc, chunks, 64)
-    for prev, nxt in zip(chunks, chunks[1:]):
+    for prev, nxt in zip(chunks, chunks[1:], strict=False):
         assert nxt.start_char < prev.end_char, "consecutive chunks overlap"
         overlap = doc.text[nxt.start_char:prev.end_char]
         assert estimate_tokens(overlap) <= 20
@@ -207,7 +207,7 @@ def test_zero_overlap_gives_disjoint_ordered_chunks_covering_everything() -> Non
     rng = random.Random(6)
     doc = doc_from_text("\n\n".join(paragraph(rng, 5) for _ in range(20)))
     chunks = chunk_document(doc, chunk_tokens=80, overlap_tokens=0)
-    for prev, nxt in zip(chunks, chunks[1:]):
+    for prev, nxt in zip(chunks, chunks[1:], strict=False):
         assert prev.end_char <= nxt.start_char
     assert " ".join(c.text for c in chunks).split() == doc.text.split()
 

@@ -428,7 +428,7 @@ def test_zip_sniffed_without_name() -> None:
 def test_zip_path_traversal_is_refused(name: str) -> None:
     data = samples.make_zip({"ok.txt": b"fine", name: b"evil"})
     with pytest.raises(PermanentIngestError, match="unsafe path"):
-        plan_batch(data, filename="x.zip", content_type=None).count
+        _ = plan_batch(data, filename="x.zip", content_type=None).count
     with pytest.raises(PermanentIngestError, match="unsafe path"):
         list(extract_batch(data, filename="x.zip"))
 
@@ -452,7 +452,7 @@ def test_zip_oversized_member_is_skipped_with_warning() -> None:
 def test_zip_without_supported_members_fails() -> None:
     data = samples.make_zip({"a.exe": b"MZ", "b.png": b"\x89PNG"}, directories=("dir/",))
     with pytest.raises(PermanentIngestError, match="no supported files"):
-        plan_batch(data, filename="x.zip", content_type=None).count
+        _ = plan_batch(data, filename="x.zip", content_type=None).count
     with pytest.raises(PermanentIngestError, match="no supported files"):
         list(extract_batch(data, filename="x.zip"))
 
@@ -484,7 +484,7 @@ def test_zip_encrypted_and_symlink_members_are_skipped() -> None:
 
 def test_corrupt_zip() -> None:
     with pytest.raises(PermanentIngestError, match="corrupt or not a zip"):
-        plan_batch(b"PK\x03\x04garbage", filename="x.zip", content_type=None).count
+        _ = plan_batch(b"PK\x03\x04garbage", filename="x.zip", content_type=None).count
 
 
 def test_single_document_batch_semantics() -> None:

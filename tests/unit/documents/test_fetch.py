@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from minirag.errors import PermanentIngestError, UpstreamUnavailable
 from minirag.documents.fetch import FetchedResource, classify_address, fetch_url
+from minirag.errors import PermanentIngestError, UpstreamUnavailable
 
 PAGE = b"<html><head><title>Hello</title></head><body><p>Hi there</p></body></html>"
 BIG = b"x" * 5000

@@ -165,7 +165,7 @@ def test_altered_offline_model_files_fail_fast(
 ) -> None:
     bad_tokenizer = tmp_path / "tokenizer.json"
     bad_tokenizer.write_text("{}")
-    monkeypatch.setattr(offline, "minilm", offline.MiniLMEmbedder(tokenizer_path=bad_tokenizer))
+    monkeypatch.setattr(offline.provider, "minilm", offline.MiniLMEmbedder(tokenizer_path=bad_tokenizer))
     with pytest.raises(UpstreamUnavailable) as caught:
         gateway.embed(["a"], model="local/minilm")
     assert caught.value.code == "offline_model_unavailable"

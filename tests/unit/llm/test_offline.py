@@ -241,7 +241,7 @@ def test_tampered_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_prepared_model_is_used_only_while_its_digest_matches(tmp_path: Path) -> None:
-    assert offline._optimised_model(tmp_path) is None  # no cache: shipped model
+    assert offline.optimised_model(tmp_path) is None  # no cache: shipped model
     model = tmp_path / offline.OPTIMISED_MODEL_FILE
     model.write_bytes(b"prepared model bytes")
     manifest = {
@@ -250,12 +250,12 @@ def test_prepared_model_is_used_only_while_its_digest_matches(tmp_path: Path) ->
         "sha256": offline.sha256_file(model),
     }
     (tmp_path / offline.OPTIMISED_MANIFEST_FILE).write_text(json.dumps(manifest))
-    assert offline._optimised_model(tmp_path) == model
+    assert offline.optimised_model(tmp_path) == model
     model.write_bytes(b"altered")
-    assert offline._optimised_model(tmp_path) is None
+    assert offline.optimised_model(tmp_path) is None
     manifest["selected"] = "shipped"
     (tmp_path / offline.OPTIMISED_MANIFEST_FILE).write_text(json.dumps(manifest))
-    assert offline._optimised_model(tmp_path) is None
+    assert offline.optimised_model(tmp_path) is None
 
 
 # ---- local/minilm (real model) ---------------------------------------------------------------
@@ -264,8 +264,8 @@ def test_prepared_model_is_used_only_while_its_digest_matches(tmp_path: Path) ->
 @pytest.fixture(scope="session")
 def minilm() -> MiniLMEmbedder:
     """The process-wide embedder LiteLLM routes to, loaded once for the session."""
-    offline.minilm.embed(["warm up"])
-    return offline.minilm
+    offline.provider.minilm.embed(["warm up"])
+    return offline.provider.minilm
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Response, status
 from minirag.api.deps import PageDep, PrincipalDep, ScopeDep
 from minirag.api.schemas.api_tokens import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
 from minirag.api.schemas.common import Page
-from minirag.services.commands import CreateApiToken
 from minirag.services.api_tokens import ApiTokenService
+from minirag.services.commands import CreateApiToken
 
 router = APIRouter(prefix="/v1/api-tokens", tags=["api-tokens"])
 

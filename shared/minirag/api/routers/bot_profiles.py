@@ -9,8 +9,8 @@ from minirag.api.deps import PageDep, ScopeDep, SettingsDep
 from minirag.api.routers.sources import get_source_service
 from minirag.api.schemas.bot_profiles import BotProfileCreate, BotProfilePublic, BotProfileUpdate
 from minirag.api.schemas.common import Page
-from minirag.services.commands import CreateBotProfile, UpdateBotProfile
 from minirag.services.bot_profiles import BotProfileService
+from minirag.services.commands import CreateBotProfile, UpdateBotProfile
 
 router = APIRouter(prefix="/v1/bot-profiles", tags=["bot-profiles"])
 

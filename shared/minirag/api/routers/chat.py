@@ -13,9 +13,9 @@ from minirag.api.schemas.chat import (
     ChatRequest,
     ChatResponse,
     MessagePublic,
+    RetrievedChunkPublic,
     RetrieveRequest,
     RetrieveResponse,
-    RetrievedChunkPublic,
 )
 from minirag.api.schemas.common import Page
 from minirag.errors import error_body

@@ -16,10 +16,9 @@ from minirag.api.schemas.sources import (
     source_public,
 )
 from minirag.queue.publisher import get_publisher
+from minirag.services.commands import CreateSource, ListSources, UpdateSource
 from minirag.services.sources import SourceService
 from minirag.storage.uploads import get_storage
-
-from minirag.services.commands import CreateSource, ListSources, UpdateSource
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 

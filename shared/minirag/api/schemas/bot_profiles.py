@@ -32,7 +32,8 @@ class BotProfileCreate(StrictModel):
     temperature: Annotated[float, Field(ge=0, le=2)] = 0.2
     max_tokens: Annotated[int, Field(ge=1, le=32000)] = 512
     provider_api_key: ProviderKey | None = Field(default=None, description="Write-only; stored encrypted")
-    embedding_model: ModelName | None = Field(default=None, description="Fixed at creation; defaults to EMBEDDING_MODEL")
+    embedding_model: ModelName | None = Field(default=None,
+                                              description="Fixed at creation; defaults to EMBEDDING_MODEL")
     chunk_tokens: Annotated[int, ChunkTokens] = DEFAULT_CHUNK_TOKENS
     chunk_overlap_tokens: Annotated[int, OverlapTokens] = DEFAULT_OVERLAP_TOKENS
     top_k: Annotated[int, Field(ge=1, le=50)] = 5

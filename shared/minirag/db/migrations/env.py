@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from minirag.db import models  # noqa: F401 - registers every table on Base.metadata
 from minirag.db.base import Base
