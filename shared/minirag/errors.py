@@ -114,6 +114,13 @@ class UpstreamUnavailable(AppError):
     retryable = True
 
 
+class ProviderRejected(UpstreamUnavailable):
+    """The model provider (or an offline model's files) refused the call as such: a bad key, a
+    rejected request, a model that is not installed. Retrying cannot fix it."""
+
+    retryable = False
+
+
 class PermanentIngestError(AppError):
     """Ingest cannot succeed by retrying (unsupported/corrupt file, SSRF refusal, source gone)."""
 

@@ -6,7 +6,7 @@ a model is actually called (constructing a gateway is free; cold starts of funct
 call a model do not pay for it).
 
 Errors leave as `minirag.errors` only: `RateLimited` (provider throttling, after retries),
-`UpstreamUnavailable` with code ``provider_auth_failed`` (bad provider key),
+`ProviderRejected` (not retryable) with code ``provider_auth_failed`` (bad provider key),
 ``provider_rejected_request`` (the provider refused the request as such),
 ``offline_model_unavailable`` (a ``local/`` model's files are missing or altered) or the default
 ``upstream_unavailable`` (connection, timeout, 5xx, after retries). Messages name the model,
@@ -15,7 +15,6 @@ never the key, and never carry provider text.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import re
@@ -27,7 +26,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
-from minirag.errors import AppError, RateLimited, UpstreamUnavailable
+from minirag.errors import AppError, ProviderRejected, RateLimited, UpstreamUnavailable
 from minirag.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -39,13 +38,13 @@ _litellm: ModuleType | None = None
 _litellm_lock = threading.Lock()
 
 
-def _load_litellm(models_dir: str | None, offline_threads: int | None = None) -> ModuleType:
+def _load_litellm(models_dir: str | None) -> ModuleType:
     """Import LiteLLM once per process, after registering the offline providers."""
     global _litellm
     from minirag.llm.offline import register_offline_providers
 
     with _litellm_lock:
-        register_offline_providers(models_dir, threads=offline_threads)
+        register_offline_providers(models_dir)
         if _litellm is None:
             import litellm
 
@@ -112,22 +111,20 @@ class LLMGateway:
     ``max_attempts`` counts the first try. Backoff is exponential with "equal jitter"
     (half fixed, half random) capped at ``max_delay``, and honours a provider's Retry-After
     when it is not longer than ``max_delay``. ``sleep`` is injectable so tests do not wait.
-    ``models_dir`` and ``offline_threads`` configure ``local/minilm`` (see
-    `minirag.llm.offline.bench/prepare_minilm.py`) before its first use in the process.
+    ``models_dir`` is where ``local/minilm`` finds its optimised copy (written once by
+    `bench/prepare_minilm.py`), read before its first use in the process.
     """
 
     def __init__(
         self,
         *,
         models_dir: str | None = None,
-        offline_threads: int | None = None,
         max_attempts: int = 4,
         base_delay: float = 0.5,
         max_delay: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.models_dir = models_dir
-        self.offline_threads = offline_threads
         self.max_attempts = max(1, max_attempts)
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -137,7 +134,7 @@ class LLMGateway:
     # ---- plumbing ---------------------------------------------------------------------------
 
     def _litellm(self) -> ModuleType:
-        return _load_litellm(self.models_dir, self.offline_threads)
+        return _load_litellm(self.models_dir)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
@@ -159,7 +156,7 @@ class LLMGateway:
             _redact(str(exc), api_key)[:500],
         )
         if _caused_by_offline_model_files(exc):
-            return UpstreamUnavailable(
+            return ProviderRejected(
                 f"The offline model '{model}' is not installed correctly on this deployment.",
                 code="offline_model_unavailable",
             )
@@ -171,27 +168,27 @@ class LLMGateway:
                 _retry_after(exc),
             )
         if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            return UpstreamUnavailable(
+            return ProviderRejected(
                 f"The model provider rejected the credentials for model '{model}'; "
                 "check the bot's provider key.",
                 code="provider_auth_failed",
             )
         if isinstance(exc, litellm.ContextWindowExceededError):
-            return UpstreamUnavailable(
+            return ProviderRejected(
                 f"The request is too long for model '{model}'.", code="provider_rejected_request"
             )
         if isinstance(exc, litellm.ContentPolicyViolationError):
-            return UpstreamUnavailable(
+            return ProviderRejected(
                 f"The model provider refused the content for model '{model}'.",
                 code="provider_rejected_request",
             )
         if isinstance(exc, openai.NotFoundError):
-            return UpstreamUnavailable(
+            return ProviderRejected(
                 f"The model provider does not know model '{model}'; check the bot's model name.",
                 code="provider_rejected_request",
             )
         if isinstance(exc, (openai.BadRequestError, openai.UnprocessableEntityError)):
-            return UpstreamUnavailable(
+            return ProviderRejected(
                 f"The model provider rejected the request for model '{model}'.",
                 code="provider_rejected_request",
             )
@@ -200,7 +197,7 @@ class LLMGateway:
                 UpstreamUnavailable(f"The model provider timed out for model '{model}'; retry later."), None
             )
         if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500:
-            return UpstreamUnavailable(
+            return ProviderRejected(
                 f"The model provider rejected the request for model '{model}'.",
                 code="provider_rejected_request",
             )
@@ -226,23 +223,6 @@ class LLMGateway:
                 if attempt == self.max_attempts:
                     raise outcome.error from None
                 self._sleep(self._delay(attempt, outcome.retry_after))
-        raise AssertionError("unreachable")
-
-    async def _acall(self, fn: Callable[..., Any], *, model: str, api_key: str | None, **kwargs: Any) -> Any:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return await fn(model=model, **self._auth(api_key), **kwargs)
-            except AppError:
-                raise
-            except Exception as exc:
-                outcome = self._translate(exc, model=model, api_key=api_key)
-                if outcome is None:
-                    raise
-                if not isinstance(outcome, _Retryable):
-                    raise outcome from None
-                if attempt == self.max_attempts:
-                    raise outcome.error from None
-                await asyncio.sleep(self._delay(attempt, outcome.retry_after))
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -286,28 +266,6 @@ class LLMGateway:
             batch = list(texts[start : start + batch_size])
             response = self._call(
                 litellm.embedding, model=model, api_key=api_key, input=batch, timeout=timeout, **kwargs
-            )
-            vectors += self._vectors(response, len(batch), model, "mock_response" in kwargs)
-        return vectors
-
-    async def aembed(
-        self,
-        texts: list[str],
-        *,
-        model: str,
-        api_key: str | None = None,
-        batch_size: int = 64,
-        timeout: float = 60,
-        **kwargs: Any,
-    ) -> list[list[float]]:
-        if not texts:
-            return []
-        litellm = self._litellm()
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), batch_size):
-            batch = list(texts[start : start + batch_size])
-            response = await self._acall(
-                litellm.aembedding, model=model, api_key=api_key, input=batch, timeout=timeout, **kwargs
             )
             vectors += self._vectors(response, len(batch), model, "mock_response" in kwargs)
         return vectors
@@ -368,28 +326,6 @@ class LLMGateway:
         litellm = self._litellm()
         response = self._call(
             litellm.completion,
-            model=model,
-            api_key=api_key,
-            messages=messages,
-            **self._chat_args(temperature, max_tokens, timeout),
-            **kwargs,
-        )
-        return self._completion(response, model)
-
-    async def acomplete(
-        self,
-        messages: list[dict],
-        *,
-        model: str,
-        temperature: float,
-        max_tokens: int,
-        api_key: str | None = None,
-        timeout: float = 60,
-        **kwargs: Any,
-    ) -> Completion:
-        litellm = self._litellm()
-        response = await self._acall(
-            litellm.acompletion,
             model=model,
             api_key=api_key,
             messages=messages,
@@ -511,25 +447,11 @@ class CompletionStream:
         return _count_tokens(prompt), _count_tokens(text)
 
     @property
-    def done(self) -> bool:
-        return self._result is not None
-
-    @property
     def result(self) -> Completion:
         if self._result is None:
             raise RuntimeError("the stream has not been read to the end yet")
         return self._result
 
-    def text(self) -> str:
-        """Read the rest of the stream and return the whole text."""
-        for _ in self:
-            pass
-        return self.result.text
-
-    def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if callable(close):
-            close()
 
 
 @lru_cache(maxsize=1)

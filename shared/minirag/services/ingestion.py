@@ -78,15 +78,6 @@ def slice_size(documents_total: int, batches_total: int) -> int:
     return max(1, math.ceil(documents_total / max(1, batches_total)))
 
 
-# removed once gateway errors carry retryable
-PERMANENT_CODES = frozenset({"provider_auth_failed", "provider_rejected_request", "offline_model_unavailable"})
-
-
-def is_permanent(error: AppError) -> bool:
-    """A failure that another attempt cannot fix: the version is marked failed at once."""
-    return not error.retryable or error.code in PERMANENT_CODES
-
-
 @dataclass
 class SourceBytes:
     data: bytes
@@ -114,7 +105,7 @@ class IngestionService:
         try:
             self._handle(message)
         except AppError as exc:
-            if is_permanent(exc):
+            if not exc.retryable:
                 logger.info("ingest failed permanently", extra={"reason": exc.message, "code": exc.code})
                 self.mark_failed(message, exc.message)
                 return

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from minirag.errors import UpstreamUnavailable
+from minirag.errors import ProviderRejected, UpstreamUnavailable
 from minirag.queue.publisher import get_memory_queue
 from tests.factories import make_bot_profile, make_source
 from tests.integration.ingest.support import (
@@ -151,7 +151,7 @@ def test_ingest_rejected_provider_key_fails_without_retry(api, tenant_a, bot, in
     from minirag.llm.gateway import LLMGateway
 
     def embed(self, texts, **kw):
-        raise UpstreamUnavailable("The model provider rejected the credentials for model 'x'; check the bot's "
+        raise ProviderRejected("The model provider rejected the credentials for model 'x'; check the bot's "
                                   "provider key.", code="provider_auth_failed")
 
     monkeypatch.setattr(LLMGateway, "embed", embed)
