@@ -24,7 +24,7 @@ __all__ = [
     "MIN_CHUNK_TOKENS",
     "Chunk",
     "chunk_document",
-    "estimate_tokens",
+    "estimate_wordpiece_tokens",
     "max_overlap_tokens",
     "validate_chunking",
 ]
@@ -64,7 +64,7 @@ _STOPWORDS = frozenset(
 )
 
 
-def estimate_tokens(text: str) -> int:
+def estimate_wordpiece_tokens(text: str) -> int:
     """Approximate all-MiniLM-L6-v2 WordPiece count (without [CLS]/[SEP]) using regexes only.
 
     Words, numbers and punctuation marks count one each; long words, camelCase humps, ALL-CAPS

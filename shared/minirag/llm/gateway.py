@@ -27,12 +27,12 @@ from types import ModuleType
 from typing import Any
 
 from minirag.errors import AppError, ProviderRejected, RateLimited, UpstreamUnavailable
+from minirag.llm.tokens import count_tokens
 from minirag.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 LOCAL_PREFIX = "local/"
-_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 _litellm: ModuleType | None = None
 _litellm_lock = threading.Lock()
@@ -70,10 +70,6 @@ class _Retryable:
 
     error: AppError
     retry_after: float | None
-
-
-def _count_tokens(text: str) -> int:
-    return len(_TOKEN.findall(text))
 
 
 def _redact(text: str, api_key: str | None) -> str:
@@ -444,7 +440,7 @@ class CompletionStream:
             except Exception:
                 pass
         prompt = " ".join(str(m.get("content") or "") for m in self._messages)
-        return _count_tokens(prompt), _count_tokens(text)
+        return count_tokens(prompt), count_tokens(text)
 
     @property
     def result(self) -> Completion:

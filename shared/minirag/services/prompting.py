@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
+from minirag.llm import prompt_markup as markup
+from minirag.llm.tokens import estimate_tokens
 from minirag.services.retrieval import RetrievedChunk
 
 ANSWER_RULES = (
@@ -26,12 +28,6 @@ DEFAULT_CONTEXT_WINDOW = 8192
 SAFETY_MARGIN_TOKENS = 256
 MESSAGE_OVERHEAD_TOKENS = 4
 # CJK characters count one each (a run of them is not one "word"); long words count per 10 chars.
-_WORDISH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]|\w{1,10}|[^\w\s]")
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap over-estimate (words and punctuation × 1.3), good enough to stay inside a budget."""
-    return int(len(_WORDISH.findall(text)) * 1.3) + 1
 
 
 def context_window(model: str) -> int:
@@ -48,9 +44,7 @@ def context_window(model: str) -> int:
 
 
 def format_passage(number: int, chunk: RetrievedChunk, body: str | None = None) -> str:
-    title = chunk.title or chunk.heading
-    head = f"[{number}] Title: {title}\n" if title else f"[{number}] "
-    return head + (chunk.text.strip() if body is None else body)
+    return markup.passage(number, chunk.title or chunk.heading, chunk.text.strip() if body is None else body)
 
 
 def _truncate_to(text: str, tokens: int) -> str:
@@ -99,7 +93,7 @@ def build_answer_messages(*, system_prompt: str, history: Sequence[dict[str, str
             break
         kept_history.insert(0, {"role": turn["role"], "content": turn["content"]})
         used += cost
-    user = "<context>\n" + "\n\n".join(passages) + "\n</context>\n<question>" + question + "</question>"
+    user = markup.answer_request(passages, question)
     return [{"role": "system", "content": system}, *kept_history, {"role": "user", "content": user}], included
 
 
@@ -107,8 +101,7 @@ def build_rewrite_messages(history: Sequence[dict[str, str]], followup: str) -> 
     lines = "\n".join(f"{t['role']}: {' '.join(t['content'].split())}" for t in history)
     return [
         {"role": "system", "content": REWRITE_RULES},
-        {"role": "user",
-         "content": f"<rewrite>\n<history>\n{lines}\n</history>\n<followup>{followup}</followup>\n</rewrite>"},
+        {"role": "user", "content": markup.rewrite_request(lines, followup)},
     ]
 
 

@@ -17,7 +17,7 @@ from minirag.documents.chunking import (
     Chunk,
     _document_estimator,
     chunk_document,
-    estimate_tokens,
+    estimate_wordpiece_tokens,
     max_overlap_tokens,
     validate_chunking,
 )
@@ -115,13 +115,13 @@ def test_chunking_rule_names_chunk_tokens_when_it_is_out_of_range() -> None:
 
 
 def test_estimate_tokens_basics() -> None:
-    assert estimate_tokens("") == 0 and estimate_tokens("   \n") == 0
-    assert estimate_tokens("Hello, world!") == 4
-    assert estimate_tokens("the cat sat on the mat") == 6
-    assert estimate_tokens("internationalization") > 1  # long words split into word pieces
-    assert estimate_tokens("getHTTPResponseCode") > estimate_tokens("gethttpresponsecode")
-    assert estimate_tokens("北京是首都") >= 5  # one token per CJK character
-    assert estimate_tokens("1234567890") > 1
+    assert estimate_wordpiece_tokens("") == 0 and estimate_wordpiece_tokens("   \n") == 0
+    assert estimate_wordpiece_tokens("Hello, world!") == 4
+    assert estimate_wordpiece_tokens("the cat sat on the mat") == 6
+    assert estimate_wordpiece_tokens("internationalization") > 1  # long words split into word pieces
+    assert estimate_wordpiece_tokens("getHTTPResponseCode") > estimate_wordpiece_tokens("gethttpresponsecode")
+    assert estimate_wordpiece_tokens("北京是首都") >= 5  # one token per CJK character
+    assert estimate_wordpiece_tokens("1234567890") > 1
 
 
 def test_estimate_is_additive_over_whitespace_for_a_fixed_language() -> None:
@@ -198,7 +198,7 @@ def test_overlap_carries_trailing_sentences() -> None:
     for prev, nxt in zip(chunks, chunks[1:], strict=False):
         assert nxt.start_char < prev.end_char, "consecutive chunks overlap"
         overlap = doc.text[nxt.start_char:prev.end_char]
-        assert estimate_tokens(overlap) <= 20
+        assert estimate_wordpiece_tokens(overlap) <= 20
         assert overlap.endswith(".") and overlap[0].isupper(), "overlap is whole sentences"
     assert chunks[-1].end_char == len(doc.text)
 

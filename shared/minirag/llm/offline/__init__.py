@@ -27,7 +27,6 @@ from minirag.llm.offline.common import (
     OPTIMISED_MODEL_FILE,
     SHIPPED_ONNX_SHA256,
     ModelFileError,
-    count_tokens,
     optimised_model,
     sha256_file,
     shipped_onnx_file,
@@ -37,6 +36,7 @@ from minirag.llm.offline.extractive import ExtractiveAnswerer, parse_passages
 from minirag.llm.offline.hashing import HashEmbedder
 from minirag.llm.offline.minilm import MiniLMEmbedder
 from minirag.llm.offline.provider import register_offline_providers
+from minirag.llm.tokens import count_tokens
 
 __all__ = [
     "DEFAULT_THREADS",

@@ -119,12 +119,6 @@ def optimised_model(models_dir: Path | None) -> Path | None:
 
 
 WORD = re.compile(r"\w+", re.UNICODE)
-_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-
-
-def count_tokens(text: str) -> int:
-    """Words and punctuation marks: the token count offline models report as usage."""
-    return len(_TOKEN.findall(text))
 
 
 def normalise_word(word: str) -> str:

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from minirag.llm.offline.common import DONT_KNOW, WORD, count_tokens, normalise_word
+from minirag.llm import prompt_markup as markup
+from minirag.llm.offline.common import DONT_KNOW, WORD, normalise_word
+from minirag.llm.tokens import count_tokens
 from minirag.vectorstore.sparse import ENGLISH_STOPWORDS
 
 if TYPE_CHECKING:
@@ -19,12 +21,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-_CONTEXT_BLOCK = re.compile(r"<context>(.*?)</context>", re.S | re.I)
-_QUESTION_BLOCK = re.compile(r"<question>(.*?)</question>", re.S | re.I)
-_REWRITE_BLOCK = re.compile(r"<rewrite>(.*?)</rewrite>", re.S | re.I)
-_HISTORY_BLOCK = re.compile(r"<history>(.*?)</history>", re.S | re.I)
-_FOLLOWUP_BLOCK = re.compile(r"<follow-?up>(.*?)</follow-?up>", re.S | re.I)
-_PASSAGE_MARKER = re.compile(r"^[ \t]*\[(\d+)\][ \t]?", re.M)
+_CONTEXT_BLOCK = markup.block(markup.CONTEXT)
+_QUESTION_BLOCK = markup.block(markup.QUESTION)
+_REWRITE_BLOCK = markup.block(markup.REWRITE)
+_HISTORY_BLOCK = markup.block(markup.HISTORY)
+_FOLLOWUP_BLOCK = markup.block(markup.FOLLOWUP)
 _ROLE_LINE = re.compile(r"^\s*(user|human|assistant|ai|bot|system)\s*:\s?(.*)$", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
@@ -81,17 +82,14 @@ def parse_passages(context: str) -> list[Passage]:
     al.") stays inside its passage.
     """
     markers = []
-    for marker in _PASSAGE_MARKER.finditer(context):
+    for marker in markup.PASSAGE_MARKER.finditer(context):
         if not markers or int(marker.group(1)) == int(markers[-1].group(1)) + 1:
             markers.append(marker)
     passages = []
     for i, marker in enumerate(markers):
         end = markers[i + 1].start() if i + 1 < len(markers) else len(context)
         body = context[marker.end() : end].strip()
-        title = ""
-        first, _, rest = body.partition("\n")
-        if first.lower().startswith("title:"):
-            title, body = first[len("title:") :].strip(), rest
+        title, body = markup.split_title(body)
         passages.append(Passage(int(marker.group(1)), title, split_sentences(body)))
     return passages
 

@@ -13,10 +13,11 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from minirag.llm.offline.common import CHAT_MODELS, EMBEDDING_MODELS, EXTRACTIVE, HASH, MINILM, PROVIDER, count_tokens
+from minirag.llm.offline.common import CHAT_MODELS, EMBEDDING_MODELS, EXTRACTIVE, HASH, MINILM, PROVIDER
 from minirag.llm.offline.extractive import Answer, ExtractiveAnswerer, message_text, stream_pieces, truncate_answer
 from minirag.llm.offline.hashing import HashEmbedder
 from minirag.llm.offline.minilm import MiniLMEmbedder
+from minirag.llm.tokens import count_tokens
 
 if TYPE_CHECKING:
     pass
