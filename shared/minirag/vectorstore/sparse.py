@@ -14,10 +14,11 @@ values=...)`` at the call site.
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+
+from minirag.text import ENGLISH_STOPWORDS, stem_word
 
 __all__ = [
     "BM25_AVGDL",
@@ -38,25 +39,8 @@ BM25_B = 0.75
 BM25_AVGDL = 256.0
 MAX_TOKEN_CHARS = 40
 
-#: NLTK's English stopword list (the one fastembed's Qdrant/bm25 ships as english.txt).
-ENGLISH_STOPWORDS: frozenset[str] = frozenset(
-    """
-    i me my myself we our ours ourselves you you're you've you'll you'd your yours yourself
-    yourselves he him his himself she she's her hers herself it it's its itself they them their
-    theirs themselves what which who whom this that that'll these those am is are was were be
-    been being have has had having do does did doing a an the and but if or because as until
-    while of at by for with about against between into through during before after above below
-    to from up down in out on off over under again further then once here there when where why
-    how all any both each few more most other some such no nor not only own same so than too
-    very s t can will just don don't should should've now d ll m o re ve y ain aren aren't
-    couldn couldn't didn didn't doesn doesn't hadn hadn't hasn hasn't haven haven't isn isn't ma
-    mightn mightn't mustn mustn't needn needn't shan shan't shouldn shouldn't wasn wasn't weren
-    weren't won won't wouldn wouldn't
-    """.split()
-)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_stemmers = threading.local()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,23 +94,12 @@ def term_id(stem: str) -> int:
     return abs(murmur3_32(stem.encode("utf-8")))
 
 
-def _stemmer():
-    """One Snowball stemmer per thread: the pure-Python stemmer keeps state while stemming."""
-    stemmer = getattr(_stemmers, "english", None)
-    if stemmer is None:
-        import snowballstemmer
-
-        stemmer = snowballstemmer.stemmer("english")
-        _stemmers.english = stemmer
-    return stemmer
-
-
 @lru_cache(maxsize=262_144)
 def _token_term(token: str) -> tuple[str, int] | None:
     """(stem, id) of a lowercase token, or None for stopwords; cached since stemming dominates cost."""
     if token in ENGLISH_STOPWORDS or len(token) > MAX_TOKEN_CHARS:
         return None
-    stem = _stemmer().stemWord(token)
+    stem = stem_word(token)
     if not stem:
         return None
     return stem, term_id(stem)

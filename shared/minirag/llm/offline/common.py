@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     pass
 
+from minirag.text import stem_word  # noqa: E402
+
 log = logging.getLogger(__name__)
 
 
@@ -122,18 +124,5 @@ WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def normalise_word(word: str) -> str:
-    """Lowercase and strip common English inflections so "refunds"/"refunded"/"refund" meet."""
-    w = word.lower()
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    for suffix, minimum in (("ing", 5), ("ed", 4)):
-        if len(w) > minimum and w.endswith(suffix):
-            w = w[: -len(suffix)]
-            if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
-                w = w[:-1]
-            return w
-    if len(w) > 4 and w.endswith("es") and w[-3] in "sxz":
-        return w[:-2]
-    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        return w[:-1]
-    return w
+    """Lowercase and stem (the shared Snowball stemmer) so "refunds"/"refunded"/"refund" meet."""
+    return stem_word(word.lower())

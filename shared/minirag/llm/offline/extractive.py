@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from minirag.llm import prompt_markup as markup
 from minirag.llm.offline.common import DONT_KNOW, WORD, normalise_word
 from minirag.llm.tokens import count_tokens
-from minirag.vectorstore.sparse import ENGLISH_STOPWORDS
+from minirag.text import ENGLISH_STOPWORDS
 
 if TYPE_CHECKING:
     pass

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from minirag.llm.offline.common import EMBEDDING_DIM, WORD, normalise_word
-from minirag.vectorstore.sparse import ENGLISH_STOPWORDS
+from minirag.text import ENGLISH_STOPWORDS
 
 if TYPE_CHECKING:
     pass
