@@ -173,10 +173,6 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
     return app
 
 
-def json_dumps(value: Any) -> str:
-    return json.dumps(value, default=str)
-
-
 # -- Response streaming -----------------------------------------------------------------------------
 # API Gateway HTTP APIs buffer a Lambda's whole response, and so does invoking the handler (Mangum)
 # above. A function marked `Metadata: {ResponseStreaming: true}` in template.yaml is deployable

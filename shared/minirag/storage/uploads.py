@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from minirag.errors import InvalidInput, PermanentIngestError, UpstreamUnavailable
+from minirag.observability import logger
 from minirag.settings import Settings, get_settings
 
 LOCAL_UPLOAD_PATH = "/_local/uploads/"
@@ -148,8 +149,9 @@ class S3UploadStorage:
     def delete(self, key: str) -> None:
         try:
             self._client.delete_object(Bucket=self._bucket, Key=key)
-        except Exception:  # best effort: the bucket lifecycle rule removes leftovers
-            pass
+        except Exception:  # best effort: the object stays (the bucket's only lifecycle rule aborts
+            # incomplete multipart uploads); the failure is logged so an operator can remove it
+            logger.warning("could not delete an uploaded object", extra={"object_key": key}, exc_info=True)
 
 
 def build_storage(settings: Settings) -> UploadStorage:

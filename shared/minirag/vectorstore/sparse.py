@@ -18,6 +18,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+import mmh3
+
 from minirag.text import ENGLISH_STOPWORDS, stem_word
 
 __all__ = [
@@ -50,43 +52,11 @@ class SparseTerms:
     indices: list[int]
     values: list[float]
 
-    def as_dict(self) -> dict[str, list]:
-        return {"indices": self.indices, "values": self.values}
 
 
 def murmur3_32(data: bytes, seed: int = 0) -> int:
-    """MurmurHash3 x86 32-bit, signed like ``mmh3.hash`` (so ids match fastembed's)."""
-    c1, c2, mask = 0xCC9E2D51, 0x1B873593, 0xFFFFFFFF
-    h = seed & mask
-    length = len(data)
-    nblocks = length // 4
-    for i in range(0, nblocks * 4, 4):
-        k = int.from_bytes(data[i : i + 4], "little")
-        k = (k * c1) & mask
-        k = ((k << 15) | (k >> 17)) & mask
-        k = (k * c2) & mask
-        h ^= k
-        h = ((h << 13) | (h >> 19)) & mask
-        h = (h * 5 + 0xE6546B64) & mask
-    tail = data[nblocks * 4 :]
-    k = 0
-    if len(tail) >= 3:
-        k ^= tail[2] << 16
-    if len(tail) >= 2:
-        k ^= tail[1] << 8
-    if tail:
-        k ^= tail[0]
-        k = (k * c1) & mask
-        k = ((k << 15) | (k >> 17)) & mask
-        k = (k * c2) & mask
-        h ^= k
-    h ^= length
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & mask
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & mask
-    h ^= h >> 16
-    return h - (1 << 32) if h & 0x80000000 else h
+    """MurmurHash3 x86 32-bit, signed (``mmh3.hash``, the hash fastembed's Qdrant/bm25 ids use)."""
+    return mmh3.hash(data, seed)
 
 
 def term_id(stem: str) -> int:
