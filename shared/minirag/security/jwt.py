@@ -6,8 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import jwt
-
 ISSUER = "minirag"
 AUDIENCE = "minirag-api"
 ALGORITHM = "HS256"
@@ -33,11 +31,15 @@ def issue_access_token(claims: AccessClaims, *, secret: str, ttl_seconds: int) -
         "exp": int(expires_at.timestamp()),
         "jti": uuid.uuid4().hex,
     }
+    import jwt  # PyJWT (~50 ms with cryptography): paid by logins and JWT requests, not by API-token ones
+
     return jwt.encode(payload, secret, algorithm=ALGORITHM), expires_at
 
 
 def decode_access_token(token: str, *, secret: str) -> AccessClaims | None:
     """Claims of a valid, unexpired token signed by us, else None (the caller answers 401)."""
+    import jwt
+
     try:
         payload = jwt.decode(
             token, secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
