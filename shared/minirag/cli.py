@@ -7,6 +7,9 @@ import argparse
 import os
 import secrets
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SECRETS_FILE = "secrets.env"
@@ -79,7 +82,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     _prepare(args)
     settings = get_settings()
-    upgrade(settings.resolved_database_url)
+    with _step("migrating the database"):
+        upgrade(settings.resolved_database_url)
     template = load_template(args.template)
     try:
         app = build_local_app(template, settings)
@@ -95,11 +99,29 @@ def cmd_dev(args: argparse.Namespace) -> int:
           f"{settings.qdrant_url or settings.resolved_qdrant_path}  queue: {settings.queue_backend}  "
           f"routes: {len(template.routes)}", flush=True)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        # Ctrl-C: open connections get one second, in-flight ingest messages are left to be redelivered.
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=1)
     finally:
         if worker is not None:
-            worker.stop()
+            worker.stop(timeout=0.5)  # a batch still running is abandoned: its messages are not acknowledged
+        _close_vector_stores()
     return 0
+
+
+@contextmanager
+def _step(what: str) -> Iterator[None]:
+    """`==> what` as a step starts and `<== done in N s` when it ends, so a first run is never silent."""
+    print(f"==> {what}", flush=True)
+    started = time.perf_counter()
+    yield
+    print(f"<== {what}: done in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def _close_vector_stores() -> None:
+    """Close the embedded Qdrant store while the interpreter is still whole (its own `__del__` at exit
+    would print a traceback)."""
+    if "minirag.vectorstore.indexes" in sys.modules:
+        sys.modules["minirag.vectorstore.indexes"].reset_stores()
 
 
 def cmd_drain(args: argparse.Namespace) -> int:

@@ -137,7 +137,8 @@ class IngestWorker:
         self._thread = threading.Thread(target=loop, name="minirag-ingest-worker", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5) -> None:
+        """Ask the loop to end after its current batch and wait up to `timeout` seconds for it."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=timeout)
