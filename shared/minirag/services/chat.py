@@ -30,9 +30,9 @@ from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Chat, Message, MessageRole, UsageEvent, UsageKind
 from minirag.db.scope import PageResult, TenantScope
 from minirag.errors import AppError, NotFound
+from minirag.llm.ports import ModelCompletion, ModelGateway
 from minirag.observability import logger, metrics
 from minirag.services.commands import AskBot, Retrieve
-from minirag.services.ports import ModelCompletion, ModelGateway
 from minirag.services.prompting import (
     CitationRenumberer,
     build_answer_messages,

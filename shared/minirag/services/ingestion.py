@@ -46,6 +46,7 @@ from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Chunk, Document, Source, SourceStatus, SourceType, UsageEvent, UsageKind
 from minirag.db.scope import TenantScope
 from minirag.errors import AppError, PermanentIngestError
+from minirag.llm.ports import ModelGateway
 from minirag.observability import logger, metrics
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
@@ -86,7 +87,7 @@ class SourceBytes:
 
 
 class IngestionService:
-    def __init__(self, scope: TenantScope, settings: Settings, *, gateway: Any, storage: UploadStorage,
+    def __init__(self, scope: TenantScope, settings: Settings, *, gateway: ModelGateway, storage: UploadStorage,
                  publisher: IngestPublisher, indexes: VectorIndexes, fetcher: Any = None) -> None:
         self._scope = scope
         self._settings = settings

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from minirag.db import source_rows
 from minirag.db.models import BotProfile
 from minirag.db.scope import TenantScope
+from minirag.llm.ports import ModelGateway
 from minirag.services.provider_keys import embedding_api_key
 from minirag.settings import Settings
 from minirag.vectorstore.indexes import VectorIndexes
@@ -86,7 +87,8 @@ def _cosine(a: list[float], b: list[float]) -> float:
 
 
 class RetrievalService:
-    def __init__(self, scope: TenantScope, settings: Settings, *, gateway: Any, indexes: VectorIndexes) -> None:
+    def __init__(self, scope: TenantScope, settings: Settings, *, gateway: ModelGateway,
+                 indexes: VectorIndexes) -> None:
         self._scope = scope
         self._settings = settings
         self._gateway = gateway

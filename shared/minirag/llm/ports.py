@@ -1,6 +1,5 @@
 """The model gateway as the services see it: a minimal structural type, so a service says what it
-calls without importing LiteLLM (`minirag.llm.gateway.LLMGateway` is the real one; tests pass fakes).
-Kept here until the llm package offers its own Protocol."""
+calls without importing LiteLLM (`minirag.llm.gateway.LLMGateway` is the real one; tests pass fakes)."""
 
 from __future__ import annotations
 
