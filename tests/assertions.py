@@ -24,3 +24,21 @@ def assert_error(response: Any, status: int, code: str | None = None, *, field: 
     if field is not None:
         assert field in response.error_fields(), error
     return error
+
+
+def sqlite_write_lock_taken(database_url: str) -> bool:
+    """Whether another connection holds the SQLite file's write lock right now (BEGIN IMMEDIATE fails at once)."""
+    import sqlite3
+
+    conn = sqlite3.connect(database_url.split("///", 1)[1], timeout=0)
+    try:
+        conn.isolation_level = None
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc), exc
+        return True
+    finally:
+        conn.close()
+

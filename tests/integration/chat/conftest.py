@@ -4,13 +4,13 @@ transaction is open (SQLite: the write lock; PostgreSQL: an idle-in-transaction 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
 
 from minirag.llm.gateway import LLMGateway
+from tests.assertions import sqlite_write_lock_taken
 from tests.factories import make_bot_profile, make_ingested_source
 
 HANDBOOK = (
@@ -90,17 +90,7 @@ def open_transactions(database_url) -> Callable[[], bool]:
 
     def probe() -> bool:
         if database_url.startswith("sqlite"):
-            conn = sqlite3.connect(database_url.split("///", 1)[1], timeout=0)
-            try:
-                conn.isolation_level = None
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("ROLLBACK")
-                return False
-            except sqlite3.OperationalError as exc:
-                assert "locked" in str(exc), exc
-                return True
-            finally:
-                conn.close()
+            return sqlite_write_lock_taken(database_url)
         import psycopg
 
         url = database_url.replace("postgresql+psycopg://", "postgresql://")

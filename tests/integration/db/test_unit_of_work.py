@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 
 import pytest
@@ -12,20 +11,7 @@ from minirag.db.engine import get_session_factory
 from minirag.db.models import ApiToken, BotProfile, Tenant, User
 from minirag.db.scope import TenantScope, UniqueViolation
 from minirag.db.system import SystemRepository
-
-
-def _write_lock_taken(database_url: str) -> bool:
-    conn = sqlite3.connect(database_url.split("///", 1)[1], timeout=0)
-    try:
-        conn.isolation_level = None
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError as exc:
-        assert "locked" in str(exc), exc
-        return True
-    finally:
-        conn.close()
+from tests.assertions import sqlite_write_lock_taken
 
 
 @pytest.fixture
@@ -52,12 +38,12 @@ def test_read_takes_no_write_lock_and_write_does(database_url, tenant_id):
         # When it reads, the write lock stays free; when it writes, the lock is held
         with scope.read():
             _bot(scope)
-            assert not _write_lock_taken(database_url)
+            assert not sqlite_write_lock_taken(database_url)
         with scope.write():
-            assert _write_lock_taken(database_url)
+            assert sqlite_write_lock_taken(database_url)
         # Then neither leaves a transaction open
         assert not s.in_transaction()
-        assert not _write_lock_taken(database_url)
+        assert not sqlite_write_lock_taken(database_url)
 
 
 def test_rows_read_stay_loaded_after_the_read(tenant_id):
