@@ -3,52 +3,19 @@ runner stops promptly and quietly — no traceback from the Qdrant client's own 
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from minirag.local.invoke import sandbox_environment
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until(check, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return False
+from tests.runner_process import start_local_runner, stop, wait_until
 
 
 def test_ctrl_c_after_an_ingest_stops_quietly_within_seconds(tmp_path: Path) -> None:
     # Given a local runner on the embedded default (vector store files under its data dir)
-    env = dict(os.environ)
-    sandbox_environment(env, tmp_path / "data", EMBEDDING_MODEL="local/hash", DEFAULT_CHAT_MODEL="local/extractive")
-    env.pop("QDRANT_PATH", None)
-    port = _free_port()
-    api = f"http://127.0.0.1:{port}"
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "minirag.cli", "dev", "--port", str(port), "--template", str(ROOT / "template.yaml")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
-    )
+    runner, api = start_local_runner(tmp_path)
     try:
-        assert _wait_until(lambda: httpx.get(f"{api}/openapi.json", timeout=2).status_code == 200, 60)
         # And a source ingested through it, so the embedded Qdrant store is open
         token = httpx.post(f"{api}/v1/tenants", json={
             "tenant_name": "Acme", "tenant_slug": "acme", "owner_email": "o@acme.example",
@@ -58,7 +25,7 @@ def test_ctrl_c_after_an_ingest_stops_quietly_within_seconds(tmp_path: Path) -> 
         source = httpx.post(f"{api}/v1/sources", headers=auth, timeout=10, json={
             "bot_profile_id": bot["id"], "name": "H", "source_type": "text", "content": "Refunds take 14 days."}).json()
         httpx.post(f"{api}/v1/sources/{source['id']}/ingest", headers=auth, timeout=10)
-        assert _wait_until(lambda: httpx.get(f"{api}/v1/sources/{source['id']}", headers=auth,
+        assert wait_until(lambda: httpx.get(f"{api}/v1/sources/{source['id']}", headers=auth,
                                              timeout=5).json()["status"] == "ready", 60)
 
         # When the user presses Ctrl-C
@@ -67,9 +34,7 @@ def test_ctrl_c_after_an_ingest_stops_quietly_within_seconds(tmp_path: Path) -> 
         _, stderr = runner.communicate(timeout=15)
         stopped_after = time.monotonic() - started
     finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait()
+        stop(runner)
 
     # Then it exits cleanly within a few seconds, with no traceback
     assert runner.returncode == 0
