@@ -24,10 +24,11 @@ class Section:
 @dataclass
 class ExtractedDocument:
     external_id: str | None
-    title: str | None
+    title: str | None  # the document's own title (PDF/DOCX metadata, HTML <title>, first heading), if any
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
+    filename: str | None = None  # the file's base name (an upload, or a member of a zip)
 
 
 class SectionBuilder:
@@ -85,10 +86,11 @@ class SectionBuilder:
             raise PermanentIngestError("no extractable text found in the file")
         return ExtractedDocument(
             external_id=None,
-            title=_clean_title(title) or _basename(filename),
+            title=_clean_title(title),
             text="\n\n".join(self.parts),
             metadata=metadata,
             sections=self.sections,
+            filename=_basename(filename),
         )
 
 

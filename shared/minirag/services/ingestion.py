@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import posixpath
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,7 @@ from minirag.db import source_rows
 from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Chunk, Document, Source, SourceStatus, SourceType, UsageEvent, UsageKind
 from minirag.db.scope import TenantScope
+from minirag.documents.sections import ExtractedDocument
 from minirag.errors import AppError, PermanentIngestError
 from minirag.llm.ports import ModelGateway
 from minirag.observability import logger, metrics
@@ -78,6 +80,21 @@ def plan_slices(documents: int, per_batch: int) -> list[tuple[int, int]]:
 def slice_size(documents_total: int, batches_total: int) -> int:
     return max(1, math.ceil(documents_total / max(1, batches_total)))
 
+
+
+def citation_title(doc: ExtractedDocument, source: Source) -> str | None:
+    """What a citation calls a document: what the user named. A pasted text is the source's name (its
+    first heading is not its title); a file's own title (PDF/DOCX metadata, HTML <title>, first
+    heading) comes first, then a zip member's own file name, then the name the source was given,
+    then the file name."""
+    if source.source_type is SourceType.text:
+        return source.name
+    if doc.title:
+        return doc.title
+    own_file = posixpath.basename(source.filename or "")
+    if doc.filename and doc.filename != own_file:
+        return doc.filename
+    return source.name or doc.filename
 
 @dataclass
 class SourceBytes:
@@ -231,7 +248,8 @@ class IngestionService:
         for offset, doc in enumerate(documents):
             position = start + offset
             if source.source_type is SourceType.text:
-                doc.title = source.name  # a pasted text's first heading is not its title
+                doc.filename = None  # converted as a Markdown file, but a pasted text has no file
+            doc.title = citation_title(doc, source)
             if doc.external_id is not None and len(doc.external_id) > MAX_EXTERNAL_ID:
                 raise PermanentIngestError(f"document {position + 1}: 'id' is longer than {MAX_EXTERNAL_ID} characters")
             doc.title = doc.title[:MAX_TITLE] if doc.title else doc.title
@@ -259,7 +277,7 @@ class IngestionService:
                     points.append(VectorPoint(pid, next(vector_iter), sparse.indices, sparse.values, {
                         "bot_profile_id": str(source.bot_profile_id), "source_id": str(source.id),
                         "document_id": str(doc_id), "chunk_id": pid, "version": version,
-                        "position": chunk.index, "text": chunk.text, "title": doc.title,
+                        "position": chunk.index, "text": chunk.text, "title": doc.title, "filename": doc.filename,
                         "external_id": doc.external_id, "heading": chunk.heading, "page": chunk.page,
                     }))
             store.upsert(points)

@@ -39,6 +39,7 @@ class RetrievedChunk:
     score: float
     relevance: float | None
     rank: int
+    filename: str | None = None  # the uploaded file's (or zip member's) name
 
 
 class RetrievalBot(Protocol):
@@ -129,7 +130,7 @@ class RetrievalService:
                 document_id=str(payload.get("document_id")), text=str(payload.get("text", "")),
                 title=payload.get("title"), external_id=payload.get("external_id"),
                 heading=payload.get("heading"), page=payload.get("page"), score=hit.score,
-                relevance=relevance, rank=len(results) + 1,
+                relevance=relevance, rank=len(results) + 1, filename=payload.get("filename"),
             ))
             if len(results) == top_k:
                 break

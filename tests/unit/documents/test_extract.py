@@ -41,10 +41,11 @@ def assert_sections_in_text(doc: ExtractedDocument) -> None:
 # --------------------------------------------------------------------------- text and decoding
 
 
-def test_plain_text_keeps_paragraphs_and_uses_filename_as_title() -> None:
+def test_plain_text_keeps_paragraphs_and_keeps_the_file_name_apart_from_the_title() -> None:
     doc = one(b"First paragraph.\r\nSame paragraph.\r\n\r\n\r\n\r\nSecond paragraph.\n", "notes/readme.txt")
     assert doc.text == "First paragraph.\nSame paragraph.\n\nSecond paragraph."
-    assert doc.title == "readme.txt"
+    # a plain text file has no title of its own: ingestion names it after the source (tests/functions)
+    assert doc.title is None and doc.filename == "readme.txt"
     assert doc.sections == [Section(text=doc.text, heading=None, page=None)]
     assert doc.metadata["source_type"] == "text"
 
@@ -183,9 +184,10 @@ def test_html_prefers_main_and_honours_declared_charset() -> None:
     assert doc.text == "Crème brûlée recipe."
 
 
-def test_html_without_title_uses_h1_then_filename() -> None:
+def test_html_without_title_uses_h1_and_keeps_the_file_name_apart() -> None:
     assert one(b"<h1>Heading One</h1><p>x</p>", "a.html").title == "Heading One"
-    assert one(b"<p>just text</p>", "b.html").title == "b.html"
+    untitled = one(b"<p>just text</p>", "b.html")
+    assert untitled.title is None and untitled.filename == "b.html"
 
 
 def test_html_deeply_nested_does_not_overflow() -> None:

@@ -33,7 +33,8 @@ class Citation(PublicModel):
     source_id: uuid.UUID
     document_id: uuid.UUID
     chunk_id: uuid.UUID
-    title: str | None
+    title: str | None = Field(description="The document's own title, else the source's name, else the file name")
+    filename: str | None = Field(default=None, description="The uploaded file's (or zip member's) name")
     external_id: str | None
     heading: str | None = None
     page: int | None = None
@@ -99,6 +100,7 @@ class RetrievedChunkPublic(PublicModel):
     source_id: uuid.UUID
     document_id: uuid.UUID
     title: str | None
+    filename: str | None = None
     external_id: str | None
     heading: str | None
     page: int | None
