@@ -51,7 +51,24 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     _prepare(args)
     upgrade(get_settings().resolved_database_url)
     print("database is at the latest migration")
+    _adopt_shared_vectors(get_settings())
     return 0
+
+
+def _adopt_shared_vectors(settings) -> None:
+    """Vectors of the shared per-model collections (before per-tenant collections) move to their
+    tenants' own collections, once; a no-op when there are none."""
+    from minirag.db.engine import get_session_factory
+    from minirag.db.system import all_tenant_ids
+    from minirag.vectorstore.indexes import QdrantIndexes, is_shared_collection
+
+    indexes = QdrantIndexes.from_settings(settings)
+    if not any(is_shared_collection(indexes.prefix, n) for n in indexes.list_collections(f"{indexes.prefix}_")):
+        return
+    with get_session_factory()() as session:
+        tenant_ids = all_tenant_ids(session)
+    for name, count in indexes.adopt_shared_collections(tenant_ids).items():
+        print(f"moved {count} vectors of the shared collection {name} into per-tenant collections")
 
 
 def build_worker(template, settings):
@@ -84,6 +101,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     settings = get_settings()
     with _step("migrating the database"):
         upgrade(settings.resolved_database_url)
+        _adopt_shared_vectors(settings)
     template = load_template(args.template)
     try:
         app = build_local_app(template, settings)

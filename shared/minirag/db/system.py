@@ -106,3 +106,8 @@ def bot_profiles_with_provider_key(session: Session) -> list[BotProfile]:
     reads keys this way (to re-encrypt them). The caller changes and commits them."""
     stmt = select(BotProfile).where(BotProfile.provider_key_encrypted.is_not(None)).order_by(BotProfile.id)
     return list(session.execute(stmt, execution_options=_SYSTEM).scalars())
+
+
+def all_tenant_ids(session: Session) -> list[uuid.UUID]:
+    """Every tenant's id: for platform maintenance that then works tenant by tenant."""
+    return list(session.scalars(select(Tenant.id).order_by(Tenant.id)))

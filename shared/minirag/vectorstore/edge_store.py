@@ -199,6 +199,31 @@ class EdgeVectorStore(TenantVectorStore):
         with opened.lock:
             opened.shard.update(UpdateOperation.delete_points_by_filter(_filter(conditions)))
 
+    def _drop(self) -> None:
+        with _registry_lock:
+            path = _path(self.collection)
+            opened = _shards.pop(str(path), None)
+            if opened is not None:
+                with opened.lock:
+                    opened.shard.close()
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _scroll(self, conditions: Conditions, *, limit: int, offset: Any) -> tuple[list[VectorPoint], Any]:
+        from qdrant_edge import ScrollRequest
+
+        opened = self._require()
+        with opened.lock:
+            records, next_offset = opened.shard.scroll(ScrollRequest(limit=limit, offset=offset, filter=_filter(conditions),
+                                                                     with_payload=True, with_vector=True))
+        points = []
+        for record in records:
+            vectors = record.vector or {}
+            sparse = vectors.get(SPARSE)
+            points.append(VectorPoint(str(record.id), [float(x) for x in vectors.get(DENSE) or []],
+                                      list(sparse.indices) if sparse is not None else [],
+                                      list(sparse.values) if sparse is not None else [], dict(record.payload or {})))
+        return points, next_offset
+
     def _count(self, conditions: Conditions) -> int:
         from qdrant_edge import CountRequest
 

@@ -1,8 +1,11 @@
 """The vector store as services see it: `VectorIndexes`, a port handed to them where they are built
 (functions/ingest/app.py, the chat dependency), never a module global.
 
-One collection per embedding model and dimension (`<prefix>_<model slug>_<dimension>`), so a model
-change never mixes vector spaces. `QdrantIndexes` is the one implementation: it opens stores on the
+One collection per tenant, embedding model and dimension (`<prefix>_t<tenant hex>_<model slug>_<dimension>`):
+a model change never mixes vector spaces, and Qdrant's collection-wide statistics (the IDF of the
+sparse BM25 vectors) are the tenant's own, so no score depends on another tenant's words (a shared
+collection let a tenant learn which words occur in another tenant's documents from its own BM25
+scores). Points still carry and are filtered by `tenant_id` (the store's guarantee). `QdrantIndexes` is the one implementation: it opens stores on the
 backend chosen by settings (VECTOR_BACKEND): `qdrant_client_store.py` (default) or `edge_store.py`
 (qdrant-edge, embedded). Backends are imported on first use: importing this module loads neither
 qdrant_client nor qdrant_edge (cold start of the functions that never search)."""
@@ -32,13 +35,22 @@ class VectorIndexes(Protocol):
         ...
 
 
-def collection_prefix(prefix: str, model: str) -> str:
+def tenant_prefix(prefix: str, tenant_id: uuid.UUID) -> str:
+    return f"{prefix}_t{tenant_id.hex}_"
+
+
+def collection_prefix(prefix: str, tenant_id: uuid.UUID, model: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")
-    return f"{prefix}_{slug}_"
+    return f"{tenant_prefix(prefix, tenant_id)}{slug}_"
 
 
-def collection_name(prefix: str, model: str, dimension: int) -> str:
-    return f"{collection_prefix(prefix, model)}{dimension}"
+def collection_name(prefix: str, tenant_id: uuid.UUID, model: str, dimension: int) -> str:
+    return f"{collection_prefix(prefix, tenant_id, model)}{dimension}"
+
+
+def is_shared_collection(prefix: str, name: str) -> bool:
+    """A collection of the layout before per-tenant collections (`<prefix>_<model slug>_<dimension>`)."""
+    return name.startswith(f"{prefix}_") and not re.match(rf"{re.escape(prefix)}_t[0-9a-f]{{32}}_", name)
 
 
 @dataclass(frozen=True)
@@ -53,10 +65,31 @@ class QdrantIndexes:
         return cls(settings.vector_backend, settings.qdrant_collection_prefix)
 
     def for_model(self, tenant_id: uuid.UUID, model: str, dimension: int) -> TenantVectorStore:
-        return self.open(collection_name(self.prefix, model, dimension), tenant_id)
+        return self.open(collection_name(self.prefix, tenant_id, model, dimension), tenant_id)
 
     def all_for_model(self, tenant_id: uuid.UUID, model: str) -> list[TenantVectorStore]:
-        return [self.open(name, tenant_id) for name in self.list_collections(collection_prefix(self.prefix, model))]
+        return [self.open(name, tenant_id)
+                for name in self.list_collections(collection_prefix(self.prefix, tenant_id, model))]
+
+    def adopt_shared_collections(self, tenant_ids: list[uuid.UUID]) -> dict[str, int]:
+        """Move the points of shared (pre per-tenant) collections into each tenant's own collection,
+        tenant by tenant through the tenant-scoped store, then drop the emptied shared collection.
+        Idempotent (point ids are deterministic); returns points moved per shared collection."""
+        moved: dict[str, int] = {}
+        for name in self.list_collections(f"{self.prefix}_"):
+            if not is_shared_collection(self.prefix, name):
+                continue
+            suffix = name[len(self.prefix) + 1:]
+            dimension = int(suffix.rsplit("_", 1)[1])
+            moved[name] = 0
+            for tenant_id in tenant_ids:
+                shared = self.open(name, tenant_id)
+                target = self.open(f"{tenant_prefix(self.prefix, tenant_id)}{suffix}", tenant_id)
+                for points in shared.scroll_points():
+                    target.ensure_collection(dimension)
+                    moved[name] += target.upsert(points)
+            self.open(name, uuid.UUID(int=0)).drop_collection()
+        return moved
 
     def open(self, collection: str, tenant_id: uuid.UUID) -> TenantVectorStore:
         """The backend's store for one collection and one tenant."""

@@ -108,6 +108,24 @@ class QdrantClientVectorStore(TenantVectorStore):
             self._client.delete(self.collection, points_selector=models.FilterSelector(filter=_filter(conditions)),
                                 wait=True)
 
+    def _drop(self) -> None:
+        with vector_lock():
+            self._client.delete_collection(self.collection)
+
+    def _scroll(self, conditions: Conditions, *, limit: int, offset: Any) -> tuple[list[VectorPoint], Any]:
+        with vector_lock():
+            records, next_offset = self._client.scroll(self.collection, scroll_filter=_filter(conditions),
+                                                       limit=limit, offset=offset, with_payload=True,
+                                                       with_vectors=True)
+        points = []
+        for record in records:
+            vectors = record.vector or {}
+            sparse = vectors.get(SPARSE)
+            points.append(VectorPoint(str(record.id), list(vectors.get(DENSE) or []),
+                                      list(sparse.indices) if sparse is not None else [],
+                                      list(sparse.values) if sparse is not None else [], dict(record.payload or {})))
+        return points, next_offset
+
     def _count(self, conditions: Conditions) -> int:
         with vector_lock():
             return int(self._client.count(self.collection, count_filter=_filter(conditions), exact=True).count)

@@ -1,7 +1,7 @@
 """`TenantVectorStore`: every search, scroll, count and delete carries a `tenant_id` must-condition,
 every upsert is stamped with the tenant, and there is no method that takes a raw filter.
 
-One collection per embedding model (its dimension checked), with a named dense vector and a sparse
+One collection per tenant and embedding model (its dimension checked; see indexes.py), with a named dense vector and a sparse
 BM25 vector (IDF applied by Qdrant), so retrieval can run dense, sparse or hybrid (RRF) queries.
 Point ids are deterministic (uuid5 of source, version, document and chunk position): a redelivered
 message rewrites the same points instead of adding copies.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from minirag.errors import UpstreamUnavailable
 from minirag.observability import logger
@@ -126,7 +126,32 @@ class TenantVectorStore(ABC):
         except Exception as exc:
             raise unavailable(exc) from exc
 
+    def drop_collection(self) -> None:
+        """Remove the whole collection (a tenant's own, or an emptied shared one after migration)."""
+        if not self.exists():
+            return
+        try:
+            self._drop()
+        except Exception as exc:
+            raise unavailable(exc) from exc
+
     # -- reads -----------------------------------------------------------------------------------
+    def scroll_points(self, *, batch_size: int = 256) -> Iterator[list[VectorPoint]]:
+        """Every point of this tenant in the collection, with its vectors, in batches."""
+        if not self.exists():
+            return
+        conditions = self._conditions()
+        offset: Any = None
+        while True:
+            try:
+                points, offset = self._scroll(conditions, limit=batch_size, offset=offset)
+            except Exception as exc:
+                raise unavailable(exc) from exc
+            if points:
+                yield points
+            if offset is None or not points:
+                return
+
     def count(self, **conditions: Any) -> int:
         if not self.exists():
             return 0
@@ -169,6 +194,14 @@ class TenantVectorStore(ABC):
     @abstractmethod
     def _delete(self, conditions: Conditions) -> None:
         """Delete the points matching conditions (always tenant-led)."""
+
+    @abstractmethod
+    def _drop(self) -> None:
+        """Delete the collection."""
+
+    @abstractmethod
+    def _scroll(self, conditions: Conditions, *, limit: int, offset: Any) -> tuple[list[VectorPoint], Any]:
+        """A page of points (vectors and payload) matching conditions, and the next page's offset."""
 
     @abstractmethod
     def _count(self, conditions: Conditions) -> int:

@@ -180,3 +180,25 @@ def test_chat_and_ingest_flow_on_qdrant_edge(monkeypatch, api, tenant_a, tenant_
     assert api.delete(f"/v1/sources/{source['id']}", token=tenant_a.token).status in (200, 202, 204)
     worker.drain()
     assert vector_count(tenant_a, source["id"]) == 0
+
+
+def test_shared_collections_move_into_per_tenant_collections(backend):
+    # Given a collection of the old shared layout holding two tenants' points (300: several pages)
+    shared_name = "minirag_m1_4"
+    a, b = open_store(shared_name, uuid.uuid4()), open_store(shared_name, uuid.uuid4())
+    a.ensure_collection(4)
+    a.upsert([p for v in range(100) for p in points("a", version=v)])
+    b.upsert(points("b"))
+    indexes = QdrantIndexes.from_settings(get_settings())
+
+    # When the per-tenant layout adopts it (run twice: idempotent)
+    assert indexes.adopt_shared_collections([a.tenant_id, b.tenant_id]) == {shared_name: 303}
+    assert indexes.adopt_shared_collections([a.tenant_id, b.tenant_id]) == {}
+
+    # Then each tenant's points, vectors included, are in its own collection and the shared one is gone
+    assert shared_name not in list_collections("minirag_")
+    own_a, own_b = indexes.for_model(a.tenant_id, "m1", 4), indexes.for_model(b.tenant_id, "m1", 4)
+    assert own_a.collection != own_b.collection
+    assert own_a.count() == 300 and own_b.count() == 3
+    assert [h.payload["text"] for h in search(own_b, dense=DENSE["c"], limit=1)] == ["c"]
+    assert [h.payload["text"] for h in search(own_b, token=TOKEN["b"])] == ["b"]
