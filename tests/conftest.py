@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -30,6 +30,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 from minirag.local.events import LambdaContext  # noqa: E402
 from minirag.local.template import load_template  # noqa: E402
+from tests.assertions import sqlite_write_lock_taken  # noqa: E402
 
 # Fixtures shared across folders, as plugins: cheap argon2 (autouse), moto AWS and a local web server.
 pytest_plugins = ["tests.fast_passwords", "tests.integration.ingest.support"]
@@ -239,3 +240,23 @@ def tenant_rows():
             return list(scope.scalars(scope.select(model).where(*criteria)))
 
     return read
+
+
+@pytest.fixture
+def open_transactions(database_url) -> Callable[[], bool]:
+    """True when some connection holds an open transaction on the test database."""
+
+    def probe() -> bool:
+        if database_url.startswith("sqlite"):
+            return sqlite_write_lock_taken(database_url)
+        import psycopg
+
+        url = database_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url, autocommit=True) as conn:
+            count = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            ).fetchone()[0]
+        return bool(count)
+
+    return probe

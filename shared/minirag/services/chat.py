@@ -147,9 +147,9 @@ class ChatService:
     def retrieve(self, query: Retrieve) -> list[RetrievedChunk]:
         with self._scope.read():
             bot = BotSnapshot.of(self._scope.require_ref(BotProfile, query.bot_profile_id, field="bot_profile_id"))
-        with self._scope.read():  # a second one: none is open while the query is embedded
-            return self._retrieval.retrieve(bot, query.query, top_k=query.top_k or bot.top_k, mode=query.mode,
-                                            min_score=query.min_score)
+        # No transaction is open while the query is embedded and searched: retrieval reads in its own.
+        return self._retrieval.retrieve(bot, query.query, top_k=query.top_k or bot.top_k, mode=query.mode,
+                                        min_score=query.min_score)
 
     # -- a turn ----------------------------------------------------------------------------------
     def ask(self, command: AskBot) -> ChatTurn:
@@ -222,8 +222,7 @@ class ChatService:
         """Rewrite (with history), retrieve, and build the answer prompt (None: nothing relevant)."""
         if turn.history:
             turn.query = self._rewrite(turn)
-        with self._scope.read():
-            chunks = self._retrieval.retrieve(turn.bot, turn.query, top_k=turn.top_k or turn.bot.top_k)
+        chunks = self._retrieval.retrieve(turn.bot, turn.query, top_k=turn.top_k or turn.bot.top_k)
         if chunks:
             turn.llm_messages, turn.included = build_answer_messages(
                 system_prompt=turn.bot.system_prompt, history=turn.history, chunks=chunks, question=turn.message,

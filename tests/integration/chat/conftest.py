@@ -10,7 +10,6 @@ from typing import Any, Callable
 import pytest
 
 from minirag.llm.gateway import LLMGateway
-from tests.assertions import sqlite_write_lock_taken
 from tests.factories import make_bot_profile, make_ingested_source
 
 HANDBOOK = (
@@ -82,23 +81,3 @@ def gateway_spy(monkeypatch) -> GatewaySpy:
     for name in originals:
         monkeypatch.setattr(LLMGateway, name, wrap(name))
     return spy
-
-
-@pytest.fixture
-def open_transactions(database_url) -> Callable[[], bool]:
-    """True when some connection holds an open transaction on the test database."""
-
-    def probe() -> bool:
-        if database_url.startswith("sqlite"):
-            return sqlite_write_lock_taken(database_url)
-        import psycopg
-
-        url = database_url.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(url, autocommit=True) as conn:
-            count = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
-            ).fetchone()[0]
-        return bool(count)
-
-    return probe
