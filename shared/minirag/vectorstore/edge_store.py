@@ -213,8 +213,9 @@ class EdgeVectorStore(TenantVectorStore):
 
         opened = self._require()
         with opened.lock:
-            records, next_offset = opened.shard.scroll(ScrollRequest(limit=limit, offset=offset, filter=_filter(conditions),
-                                                                     with_payload=True, with_vector=True))
+            request = ScrollRequest(limit=limit, offset=offset, filter=_filter(conditions), with_payload=True,
+                                    with_vector=True)
+            records, next_offset = opened.shard.scroll(request)
         points = []
         for record in records:
             vectors = record.vector or {}

@@ -1,14 +1,16 @@
 """The vector store as services see it: `VectorIndexes`, a port handed to them where they are built
 (functions/ingest/app.py, the chat dependency), never a module global.
 
-One collection per tenant, embedding model and dimension (`<prefix>_t<tenant hex>_<model slug>_<dimension>`):
+One collection per tenant, embedding model and dimension (`<prefix>_t<tenant hex>_<model>_<dim>`):
 a model change never mixes vector spaces, and Qdrant's collection-wide statistics (the IDF of the
 sparse BM25 vectors) are the tenant's own, so no score depends on another tenant's words (a shared
 collection let a tenant learn which words occur in another tenant's documents from its own BM25
-scores). Points still carry and are filtered by `tenant_id` (the store's guarantee). `QdrantIndexes` is the one implementation: it opens stores on the
-backend chosen by settings (VECTOR_BACKEND): `qdrant_client_store.py` (default) or `edge_store.py`
-(qdrant-edge, embedded). Backends are imported on first use: importing this module loads neither
-qdrant_client nor qdrant_edge (cold start of the functions that never search)."""
+scores). Points still carry and are filtered by `tenant_id` (the store's guarantee).
+
+`QdrantIndexes` is the one implementation: it opens stores on the backend chosen by settings
+(VECTOR_BACKEND): `qdrant_client_store.py` (default) or `edge_store.py` (qdrant-edge, embedded).
+Backends are imported on first use: importing this module loads neither qdrant_client nor
+qdrant_edge (cold start of the functions that never search)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """`TenantVectorStore`: every search, scroll, count and delete carries a `tenant_id` must-condition,
 every upsert is stamped with the tenant, and there is no method that takes a raw filter.
 
-One collection per tenant and embedding model (its dimension checked; see indexes.py), with a named dense vector and a sparse
-BM25 vector (IDF applied by Qdrant), so retrieval can run dense, sparse or hybrid (RRF) queries.
+One collection per tenant and embedding model (its dimension checked; see indexes.py), with a named
+dense vector and a sparse BM25 vector (IDF applied by Qdrant, from the tenant's own points), so
+retrieval can run dense, sparse or hybrid (RRF) queries.
 Point ids are deterministic (uuid5 of source, version, document and chunk position): a redelivered
 message rewrites the same points instead of adding copies.
 
