@@ -151,13 +151,13 @@ class Api:
 
     def request(self, method: str, path: str, *, json_body: Any = None, token: str | None = None,
                 headers: dict[str, str] | None = None, query: dict[str, Any] | None = None,
-                raw_body: bytes | str | None = None) -> ApiResponse:
+                raw_body: bytes | str | None = None, source_ip: str = "127.0.0.1") -> ApiResponse:
         all_headers = {"content-type": "application/json", **(headers or {})}
         if token:
             all_headers["authorization"] = f"Bearer {token}"
         body = raw_body if raw_body is not None else (json.dumps(json_body) if json_body is not None else None)
         result = invoke(self.template, method, path, headers=all_headers, body=body,
-                        query={k: str(v) for k, v in (query or {}).items()})
+                        query={k: str(v) for k, v in (query or {}).items()}, source_ip=source_ip)
         return ApiResponse(result.status, result.headers, result.body)
 
     def get(self, path: str, **kw: Any) -> ApiResponse:
@@ -260,3 +260,42 @@ def open_transactions(database_url) -> Callable[[], bool]:
         return bool(count)
 
     return probe
+
+
+class Clock:
+    """The clock every limit reads (`minirag.services.quotas.epoch_now`), held still and moved by
+    the test, so a window never turns over in the middle of one and waiting needs no sleep."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: int) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    import time
+
+    from minirag.services import quotas
+
+    start = int(time.time()) // 86400 * 86400 + 12 * 3600 + 10  # today 12:00:10 UTC: mid-minute, mid-day
+    fake = Clock(start)
+    monkeypatch.setattr(quotas, "epoch_now", fake)
+    return fake
+
+
+def operator(*argv: str) -> tuple[int, str, str]:
+    """Run a `minirag` operator command (set-limits, create-tenant, invite) on the test database."""
+    import contextlib
+    import io
+
+    from minirag.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()

@@ -1,5 +1,5 @@
-"""`minirag dev | migrate | drain | bootstrap-aws | rotate-keys`: the local entry points
-(`make dev` runs `minirag dev`)."""
+"""`minirag dev | migrate | drain | bootstrap-aws | rotate-keys | create-tenant | invite | set-limits`:
+the local entry points (`make dev` runs `minirag dev`) and the operator's commands."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from minirag.services.tenants import TenantService
 
 SECRETS_FILE = "secrets.env"
 
@@ -203,6 +207,83 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _tenant_service() -> Iterator[TenantService]:
+    """The operator's TenantService on the configured database (local secrets as `minirag dev` keeps them)."""
+    from minirag.db.engine import get_session_factory
+    from minirag.db.system import SystemRepository
+    from minirag.services.tenants import TenantService
+    from minirag.settings import get_settings
+
+    data_dir = Path(os.environ.get("DATA_DIR", ".minirag"))
+    if (data_dir / SECRETS_FILE).exists() and not os.environ.get("APP_SECRETS_ARN"):
+        ensure_local_secrets(data_dir)
+    get_settings.cache_clear()
+    with get_session_factory()() as session:
+        yield TenantService(SystemRepository(session), get_settings())
+
+
+def _app_error(exc) -> int:
+    reasons = "; ".join(f"{d.get('field')}: {d.get('reason')}" for d in exc.to_body()["error"]["details"])
+    print(f"error: {exc.message}" + (f" ({reasons})" if reasons else ""), file=sys.stderr)
+    return 1
+
+
+def cmd_create_tenant(args: argparse.Namespace) -> int:
+    """The operator's sign-up, whatever SIGNUP says: prints the owner's first API token once."""
+    import getpass
+
+    from minirag.errors import AppError
+    from minirag.services.commands import BootstrapTenant
+
+    password = os.environ.get("MINIRAG_OWNER_PASSWORD") or getpass.getpass("owner password (10+ characters): ")
+    if len(password) < 10:
+        print("error: the owner password needs at least 10 characters", file=sys.stderr)
+        return 2
+    with _tenant_service() as service:
+        try:
+            result = service.bootstrap(BootstrapTenant(
+                tenant_name=args.name or args.slug, tenant_slug=args.slug, owner_email=args.email.strip().lower(),
+                owner_password=password), by_operator=True)
+        except AppError as exc:
+            return _app_error(exc)
+    print(f"tenant {result.tenant.slug} ({result.tenant.id}); owner {result.owner.email}\n"
+          f"API token (shown once): {result.raw_token}")
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    """A single-use sign-up code for SIGNUP=invite, printed once (only its hash is stored)."""
+    with _tenant_service() as service:
+        invite, code = service.issue_invite(valid_days=args.days)
+    print(f"invite code (single use, until {invite.expires_at:%Y-%m-%d %H:%M} UTC): {code}")
+    return 0
+
+
+def cmd_set_limits(args: argparse.Namespace) -> int:
+    """Override a tenant's limits: `minirag set-limits acme bots=5 sources=100`; `name=default`
+    restores the LIMIT_* setting. Prints the tenant's limits after the change."""
+    from minirag.errors import AppError
+
+    changes: dict[str, int | None] = {}
+    for item in args.limits:
+        name, sep, value = item.partition("=")
+        if not sep or not (value == "default" or value.isdigit()):
+            print(f"error: {item!r}: write name=N or name=default", file=sys.stderr)
+            return 2
+        changes[name.strip().replace("-", "_")] = None if value == "default" else int(value)
+    with _tenant_service() as service:
+        try:
+            tenant, limits = service.set_limits(args.slug, changes)
+        except AppError as exc:
+            return _app_error(exc)
+    overridden = set(tenant.limits or {})
+    print(f"limits of {tenant.slug}:")
+    for name, value in limits.items():
+        print(f"  {name} = {value}" + ("  (set for this tenant)" if name in overridden else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="minirag")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +310,20 @@ def main(argv: list[str] | None = None) -> int:
     rotate = sub.add_parser("rotate-keys", help="re-encrypt stored provider keys under the first FERNET_KEYS key "
                                                 "(FERNET_KEYS=\"new,old\"; then drop the old one)")
     rotate.set_defaults(func=cmd_rotate_keys)
+    create = sub.add_parser("create-tenant", help="create a tenant with its owner and first API token (any "
+                                                  "SIGNUP; password from MINIRAG_OWNER_PASSWORD or a prompt)")
+    create.add_argument("slug")
+    create.add_argument("--email", required=True, help="the owner's email")
+    create.add_argument("--name", help="display name (default: the slug)")
+    create.set_defaults(func=cmd_create_tenant)
+    invite = sub.add_parser("invite", help="issue a single-use sign-up code (SIGNUP=invite)")
+    invite.add_argument("--days", type=int, default=7, help="days the code stays valid (default 7)")
+    invite.set_defaults(func=cmd_invite)
+    limits = sub.add_parser("set-limits", help="override a tenant's limits: set-limits <slug> bots=5 "
+                                               "requests_per_minute=600 sources=default")
+    limits.add_argument("slug")
+    limits.add_argument("limits", nargs="*", metavar="name=N|default")
+    limits.set_defaults(func=cmd_set_limits)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

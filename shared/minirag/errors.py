@@ -101,9 +101,18 @@ class PayloadTooLarge(AppError):
 
 
 class RateLimited(AppError):
+    """Too many requests, or a limit reached: `retry_after` seconds until it may succeed, and the
+    RateLimit-* headers that describe the limit (rendered as HTTP headers by the API)."""
+
     status_code = 429
     code = "rate_limited"
     retryable = True
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None, retry_after: int = 5,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after = max(1, int(retry_after))
+        self.headers = dict(headers or {})
 
 
 class UpstreamUnavailable(AppError):

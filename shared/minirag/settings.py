@@ -77,6 +77,25 @@ class Settings(BaseSettings):
         default=False, description="Only for tests serving from 127.0.0.1; never in production."
     )
 
+    # Per-tenant limits (defaults; `minirag set-limits` overrides them per tenant). Counted in the
+    # database (fixed windows; a day is a UTC day), so they hold across Lambda containers.
+    limit_requests_per_minute: int = Field(default=300, ge=0)
+    limit_chat_turns_per_day: int = Field(default=2000, ge=0)
+    limit_model_tokens_per_day: int = Field(default=2_000_000, ge=0)
+    limit_ingest_documents_per_day: int = Field(default=10_000, ge=0)
+    limit_ingest_chunks_per_day: int = Field(default=200_000, ge=0)
+    limit_stored_chunks: int = Field(default=500_000, ge=0)
+    limit_sources: int = Field(default=1000, ge=0)
+    limit_bots: int = Field(default=50, ge=0)
+    limit_tokens: int = Field(default=100, ge=0)
+
+    # Sign-up and login. SIGNUP: open (anyone may POST /v1/tenants), invite (with a code from
+    # `minirag invite`) or closed (only `minirag create-tenant`).
+    signup: Literal["open", "invite", "closed"] = "open"
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_backoff_seconds: int = Field(default=30, ge=1, le=3600)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_driver(cls, value: str | None) -> str | None:

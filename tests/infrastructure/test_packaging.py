@@ -172,3 +172,17 @@ def test_samconfig_has_dev_and_prod_with_template_parameters():
         # secrets are named (SSM/Secrets Manager), never given
         assert overrides["AppSecretsArn"].startswith(f"/minirag/{env}/")
     assert len(stacks) == 2
+
+
+def test_prod_closes_sign_up_and_every_function_reads_signup():
+    # Given samconfig.toml and template.yaml
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    prod = dict(pair.split("=", 1) for pair in config["prod"]["deploy"]["parameters"]["parameter_overrides"].split())
+    parameters = TEMPLATE.raw["Parameters"]
+    env = TEMPLATE.raw["Globals"]["Function"]["Environment"]["Variables"]
+
+    # Then prod deploys with sign-up closed, the template's default is closed too, and the
+    # functions get it as SIGNUP
+    assert prod["Signup"] == "closed"
+    assert parameters["Signup"]["Default"] == "closed"
+    assert env["SIGNUP"] == {"Ref": "Signup"}

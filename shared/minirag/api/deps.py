@@ -9,15 +9,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Iterator
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 
 from minirag.db.engine import Session, get_session_factory
+from minirag.db.models import ApiToken
 from minirag.db.scope import TenantScope
 from minirag.db.system import SystemRepository
 from minirag.errors import Unauthenticated
 from minirag.observability import logger
 from minirag.security.api_tokens import hash_token, looks_like_api_token
 from minirag.security.jwt import decode_access_token
+from minirag.services.quotas import admit_request
 from minirag.settings import Settings, get_settings
 
 
@@ -43,6 +45,19 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def get_client_address(request: Request) -> str:
+    """The caller's address as API Gateway saw it (requestContext.http.sourceIp; the local runner
+    fills it in), never a client-sent header such as X-Forwarded-For."""
+    event = request.scope.get("aws.event") or {}
+    address = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+    if not address and request.client is not None:
+        address = request.client.host
+    return str(address or "unknown")
+
+
+ClientAddressDep = Annotated[str, Depends(get_client_address)]
+
+
 def _bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -51,19 +66,20 @@ def _bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
+def get_principal(request: Request, response: Response, session: SessionDep) -> Principal:
+    """The verified credential, counted against its requests per minute (one small write, which also
+    records a token's use when due). The RateLimit headers go on the response; past the limit, 429."""
     token = _bearer_token(request)
     system = SystemRepository(session)
     now = system.now()
+    touch: ApiToken | None = None
     if looks_like_api_token(token):
         with system.read():
             found = system.find_active_token(hash_token(token), now)
         if found is None:
             raise Unauthenticated()
         api_token, user = found
-        if system.touch_due(api_token, now):
-            with system.write():
-                system.touch_token(api_token, now)
+        touch = api_token if system.touch_due(api_token, now) else None
         principal = Principal(api_token.tenant_id, user.id, user.role.value, api_token.id)
     else:
         claims = decode_access_token(token, secret=get_settings().require_jwt_secret())
@@ -75,6 +91,11 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
             raise Unauthenticated()
         principal = Principal(user.tenant_id, user.id, user.role.value)
     logger.append_keys(tenant_id=str(principal.tenant_id))
+    credential = f"k{principal.api_token_id}" if principal.api_token_id else f"u{principal.user_id}"
+    with system.write():
+        if touch is not None:
+            system.touch_token(touch, now)
+        response.headers.update(admit_request(system.tenant_scope(principal.tenant_id), get_settings(), credential))
     return principal
 
 

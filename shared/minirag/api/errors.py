@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from minirag.errors import AppError, error_body
+from minirag.errors import AppError, RateLimited, error_body
 from minirag.observability import logger
 
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 413: "payload_too_large"}
@@ -73,6 +73,8 @@ def validation_details(errors: list[dict[str, Any]], body: Any = None) -> list[d
 
 async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
     headers = {"Retry-After": "5"} if exc.status_code in (429, 503) else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after), **exc.headers}
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 

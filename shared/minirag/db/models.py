@@ -1,4 +1,4 @@
-"""The ten entities. Tables are singular snake_case; every tenant-owned table leads its indexes with
+"""The entities. Tables are singular snake_case; every tenant-owned table leads its indexes with
 `tenant_id`, and references between tenant-owned rows are composite foreign keys on
 `(tenant_id, <thing>_id)`, so even a bug above the data layer cannot point a row at another tenant's."""
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Enum,
     Float,
@@ -82,13 +83,17 @@ class Tenant(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The operator's per-tenant overrides of the LIMIT_* settings ({"bots": 5, ...}); None: defaults.
+    limits: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
 
 
 class User(TenantOwned, Base):
     __tablename__ = "user_account"
-    __table_args__ = (UniqueConstraint("tenant_id", "id"),)
+    # An email is unique per tenant, not globally: so sign-up cannot tell whether it is registered.
+    __table_args__ = (UniqueConstraint("tenant_id", "id"), UniqueConstraint("tenant_id", "email"),
+                      Index(None, "email"))
 
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"), default=UserRole.member)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -263,3 +268,28 @@ class UsageEvent(TenantOwned, Base):
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     total_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class UsageCounter(Base):
+    """A named counter for limits and throttles, shared by every process through the database: one
+    row per key (the key names the window, e.g. `t:<tenant>:chat_turns:d:20261201`), bumped by an
+    atomic upsert. Not tenant-owned: login throttles count before any tenant is known."""
+
+    __tablename__ = "usage_counter"
+    __table_args__ = (Index(None, "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[int] = mapped_column(BigInteger)  # epoch seconds: past it, the count starts again
+    last_at: Mapped[int] = mapped_column(BigInteger)  # epoch seconds of the last bump (login back-off)
+
+
+class SignupInvite(IdMixin, TimestampMixin, Base):
+    """A single-use sign-up code (`minirag invite`), stored as its SHA-256 only."""
+
+    __tablename__ = "signup_invite"
+
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)  # the tenant it created

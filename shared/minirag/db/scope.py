@@ -25,7 +25,7 @@ import uuid
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Iterator, Sequence, TypeVar
 
 from sqlalchemy import Select, and_, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,9 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from minirag.db.base import TenantOwned
 from minirag.db.engine import BEGIN_MODE
 from minirag.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from minirag.db.counters import TenantCounters
 
 SYSTEM_QUERY = "minirag_system_query"
 """Execution option that marks a deliberate unscoped query (only `minirag.db.system` sets it)."""
@@ -253,6 +256,12 @@ class TenantScope:
             rows = rows[:limit]
             next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
         return PageResult(rows, next_cursor)
+
+    def counters(self) -> "TenantCounters":
+        """This tenant's limit counters (`minirag.db.counters`), on the same unit of work."""
+        from minirag.db.counters import TenantCounters
+
+        return TenantCounters(self._session, self.tenant_id)
 
     # -- writes --------------------------------------------------------------------------------
     def add(self, obj: T) -> T:

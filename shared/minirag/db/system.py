@@ -1,7 +1,8 @@
-"""The few deliberate unscoped look-ups: by token hash and login email (before any tenant is known)
-and uniqueness checks at bootstrap. Every statement carries the SYSTEM_QUERY option so the tenant
-safety net lets it through; nothing else in the code base may set that option. Like every
-repository it never commits: the caller's `read()` / `write()` unit of work does."""
+"""The few deliberate unscoped look-ups: by token hash and login email (before any tenant is known),
+uniqueness checks at bootstrap, sign-up invites and the login throttle's counters. Every statement
+carries the SYSTEM_QUERY option so the tenant safety net lets it through; nothing else in the code
+base may set that option. Like every repository it never commits: the caller's `read()` / `write()`
+unit of work does."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from minirag.db.base import utcnow
-from minirag.db.models import ApiToken, BotProfile, Tenant, User
+from minirag.db.counters import Counters
+from minirag.db.models import ApiToken, BotProfile, SignupInvite, Tenant, User
 from minirag.db.scope import SYSTEM_QUERY, TenantScope, unit_of_work
 
 _SYSTEM = {SYSTEM_QUERY: True}
@@ -40,9 +42,9 @@ class SystemRepository:
         stmt = select(Tenant.id).where(Tenant.slug == slug).limit(1)
         return self._session.execute(stmt, execution_options=_SYSTEM).first() is not None
 
-    def email_taken(self, email: str) -> bool:
-        stmt = select(User.id).where(User.email == email).limit(1)
-        return self._session.execute(stmt, execution_options=_SYSTEM).first() is not None
+    def counters(self) -> Counters:
+        """The counters not bound to a tenant (login throttles), on the same unit of work."""
+        return Counters(self._session)
 
     def find_active_token(self, token_hash: str, now: datetime) -> tuple[ApiToken, User] | None:
         """The live token with this hash, its active user and active tenant, or None."""
@@ -70,13 +72,20 @@ class SystemRepository:
         stmt = update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
         self._session.execute(stmt, execution_options=_SYSTEM)
 
-    def find_user_by_email(self, email: str) -> User | None:
+    def find_users_by_email(self, email: str, *, tenant_slug: str | None = None,
+                            limit: int = 10) -> list[User]:
+        """The active accounts with this email (an email is unique per tenant, not globally), oldest
+        first; with `tenant_slug`, only that tenant's."""
         stmt = (
             select(User)
             .join(Tenant, Tenant.id == User.tenant_id)
             .where(User.email == email, User.is_active.is_(True), Tenant.is_active.is_(True))
+            .order_by(User.created_at, User.id)
+            .limit(limit)
         )
-        return self._session.execute(stmt, execution_options=_SYSTEM).scalars().first()
+        if tenant_slug is not None:
+            stmt = stmt.where(Tenant.slug == tenant_slug)
+        return list(self._session.execute(stmt, execution_options=_SYSTEM).scalars())
 
     def find_active_user(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
         stmt = (
@@ -95,6 +104,28 @@ class SystemRepository:
     def get_tenant(self, tenant_id: uuid.UUID) -> Tenant | None:
         stmt = select(Tenant).where(Tenant.id == tenant_id)
         return self._session.execute(stmt, execution_options=_SYSTEM).scalars().first()
+
+    def find_tenant_by_slug(self, slug: str, *, for_update: bool = False) -> Tenant | None:
+        """The operator's handle on a tenant (`minirag set-limits <slug>`)."""
+        stmt = select(Tenant).where(Tenant.slug == slug)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self._session.execute(stmt, execution_options=_SYSTEM).scalars().first()
+
+    def add_invite(self, invite: SignupInvite) -> SignupInvite:
+        self._session.add(invite)
+        return invite
+
+    def consume_invite(self, code_hash: str, now: datetime, tenant_id: uuid.UUID) -> bool:
+        """Use the invite once: True when this call did (unknown, used or expired codes are False).
+        One UPDATE, so two sign-ups racing with one code cannot both succeed."""
+        stmt = (update(SignupInvite)
+                .where(SignupInvite.code_hash == code_hash, SignupInvite.used_at.is_(None),
+                       SignupInvite.expires_at > now)
+                .values(used_at=now, tenant_id=tenant_id, updated_at=now)
+                .execution_options(synchronize_session=False))
+        result = self._session.execute(stmt, execution_options=_SYSTEM)
+        return bool(getattr(result, "rowcount", 0) == 1)
 
     @staticmethod
     def now() -> datetime:

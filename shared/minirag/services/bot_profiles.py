@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 
+from minirag.db import quota_rows
 from minirag.db.models import BotProfile
 from minirag.db.scope import PageResult, TenantScope
 from minirag.documents.chunking import validate_chunking
 from minirag.security.fernet import encrypt_secret
 from minirag.services.commands import CreateBotProfile, UpdateBotProfile
+from minirag.services.quotas import tenant_quota
 from minirag.services.sources import SourceService
 from minirag.settings import Settings
 
@@ -30,6 +32,8 @@ class BotProfileService:
         bot = BotProfile(id=uuid.uuid4(), **data)
         self._set_key(bot, key)
         with self._scope.write():
+            tenant_quota(self._scope, self._settings, lock=True).require_count_below(
+                "bots", quota_rows.active_bots(self._scope))
             self._scope.add(bot)
         return bot
 

@@ -9,9 +9,11 @@ answer with numbered citations → one transaction that stores the turn, its usa
   and any usage already spent (a rewrite) is recorded, so nothing the user sent is lost.
 
 Transactions: a turn reads the bot, the chat and its history in one `read()`; no transaction is
-open while the model, the embedder or the vector store work. The turn is then written in one
-`write()`: chat, both messages, usage events and the chat's counters (SQL increments, so concurrent
-turns in one chat cannot lose an update).
+open while the model, the embedder or the vector store work. A small `write()` then counts the turn
+against the tenant's chat turns per day and refuses it (429) when those, or the day's model tokens,
+are spent. The turn is then written in one `write()`: chat, both messages, usage events, the chat's
+counters (SQL increments, so concurrent turns in one chat cannot lose an update) and the day's
+model tokens.
 
 Streaming is two calls, so that a bad request fails before any byte is sent: `prepare_turn`
 validates and reads (raising `AppError`), `stream_turn` yields domain events (`AnswerDelta`s, then
@@ -41,6 +43,7 @@ from minirag.services.prompting import (
     renumber_citations,
 )
 from minirag.services.provider_keys import chat_api_key
+from minirag.services.quotas import count_spent, tenant_quota
 from minirag.services.retrieval import BotSnapshot, RetrievalService, RetrievedChunk
 from minirag.settings import Settings
 
@@ -185,6 +188,10 @@ class ChatService:
                 title = None
             else:
                 chat_id, title = uuid.uuid4(), " ".join(command.message.split())[:80]
+        with self._scope.write():  # the day's budget: refused before any model is called (429)
+            quota = tenant_quota(self._scope, self._settings)
+            quota.require_room("model_tokens_per_day")
+            quota.take("chat_turns_per_day")
         return PreparedTurn(bot=bot, api_key=chat_api_key(bot), chat_id=chat_id, new_chat_title=title,
                             message=command.message, received_at=received_at, history=history,
                             query=command.message, top_k=command.top_k)
@@ -274,6 +281,7 @@ class ChatService:
             user = self._add_chat_and_question(turn, 1, error=exc.code)
             for event in turn.usage_events:
                 self._scope.add(event)
+            count_spent(self._scope, "model_tokens_per_day", turn.usage.total_tokens)
         metrics.add_metric(name="ChatProviderErrors", unit="Count", value=1)
         logger.warning("chat turn failed; user message stored",
                        extra={"chat_id": str(turn.chat_id), "message_id": str(user.id), "code": exc.code})
@@ -304,5 +312,6 @@ class ChatService:
                     completion_tokens=completion.completion_tokens,
                     total_tokens=completion.prompt_tokens + completion.completion_tokens, cost=completion.cost,
                 ))
+            count_spent(self._scope, "model_tokens_per_day", turn.usage.total_tokens)
         metrics.add_metric(name="ChatTurns", unit="Count", value=1)
         return ChatTurn(turn.chat_id, user, assistant, citations, turn.usage, turn.query)

@@ -33,12 +33,15 @@ class BootstrapTenant:
     tenant_slug: str
     owner_email: str
     owner_password: str
+    invite_code: str | None = None  # required when SIGNUP=invite
 
 
 @dataclass(frozen=True)
 class Login:
     email: str
     password: str
+    client_address: str = "unknown"  # API Gateway's sourceIp: the per-address throttle
+    tenant_slug: str | None = None  # which account, when one email and password open several
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Sequence
 
+from minirag.db import quota_rows
 from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Source, SourceStatus, SourceType
 from minirag.db.scope import PageResult, TenantScope
@@ -26,6 +27,7 @@ from minirag.observability import logger
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
 from minirag.services.commands import CreateSource, ListSources, UpdateSource
+from minirag.services.quotas import tenant_quota
 from minirag.settings import Settings
 from minirag.storage.uploads import PresignedUpload, UploadStorage, object_key
 
@@ -49,6 +51,8 @@ class SourceService:
         self._check_url(command.url)
         with self._scope.write():
             self._scope.require_ref(BotProfile, command.bot_profile_id, field="bot_profile_id")
+            tenant_quota(self._scope, self._settings, lock=True).require_count_below(
+                "sources", quota_rows.active_sources(self._scope))
             source = Source(
                 id=uuid.uuid4(), bot_profile_id=command.bot_profile_id, name=command.name,
                 source_type=SourceType(command.source_type), metadata_=command.metadata or {},
@@ -138,6 +142,13 @@ class SourceService:
         with self._scope.write():
             source = self._get(source_id)
             self._scope.require_ref(BotProfile, source.bot_profile_id, field="bot_profile_id")
+            # Refused while the tenant is already at a limit (the worker checks what the source adds);
+            # this source's own chunks do not count: a re-ingest replaces them.
+            quota = tenant_quota(self._scope, self._settings)
+            held = quota_rows.stored_chunks(self._scope, replacing=(source.id, source.version + 1))
+            quota.require_count_below("stored_chunks", held, adding=1)
+            quota.require_room("ingest_documents_per_day")
+            quota.require_room("ingest_chunks_per_day")
             if source.source_type is SourceType.upload:
                 assert source.object_key is not None
                 size = self._storage.size(source.object_key)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from minirag.api.deps import PageDep, PrincipalDep, ScopeDep
+from minirag.api.deps import PageDep, PrincipalDep, ScopeDep, SettingsDep
 from minirag.api.schemas.api_tokens import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
 from minirag.api.schemas.common import Page
 from minirag.services.api_tokens import ApiTokenService
@@ -14,8 +14,8 @@ from minirag.services.commands import CreateApiToken
 router = APIRouter(prefix="/v1/api-tokens", tags=["api-tokens"])
 
 
-def get_api_token_service(scope: ScopeDep, principal: PrincipalDep) -> ApiTokenService:
-    return ApiTokenService(scope, user_id=principal.user_id)
+def get_api_token_service(scope: ScopeDep, principal: PrincipalDep, settings: SettingsDep) -> ApiTokenService:
+    return ApiTokenService(scope, settings, user_id=principal.user_id)
 
 
 ApiTokenServiceDep = Annotated[ApiTokenService, Depends(get_api_token_service)]

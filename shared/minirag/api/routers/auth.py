@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from minirag.api.deps import ClientAddressDep
 from minirag.api.routers.tenants import TenantServiceDep
 from minirag.api.schemas.tenants import AccessTokenPublic, LoginRequest
 from minirag.services.commands import Login
@@ -10,7 +11,9 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
 @router.post("/token", response_model=AccessTokenPublic)
-def create_access_token(body: LoginRequest, service: TenantServiceDep) -> AccessTokenPublic:
-    """Email + password → a short-lived JWT, accepted as `Authorization: Bearer` like an API token."""
-    token = service.login(Login(email=body.email, password=body.password.get_secret_value()))
+def create_access_token(body: LoginRequest, service: TenantServiceDep, address: ClientAddressDep) -> AccessTokenPublic:
+    """Email + password → a short-lived JWT, accepted as `Authorization: Bearer` like an API token.
+    Failed attempts are throttled per account and per client address (429 `login_throttled`)."""
+    token = service.login(Login(email=body.email, password=body.password.get_secret_value(),
+                                client_address=address, tenant_slug=body.tenant_slug))
     return AccessTokenPublic(access_token=token.access_token, expires_at=token.expires_at, expires_in=token.expires_in)

@@ -29,10 +29,12 @@ TenantServiceDep = Annotated[TenantService, Depends(get_tenant_service)]
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TenantBootstrapPublic)
 def create_tenant(body: TenantBootstrap, service: TenantServiceDep) -> TenantBootstrapPublic:
-    """Bootstrap a tenant with its owner and a first API token (`raw_token`, shown once)."""
+    """Bootstrap a tenant with its owner and a first API token (`raw_token`, shown once). Allowed
+    as SIGNUP says: open, invite (`invite_code` from `minirag invite`) or closed (403)."""
     result = service.bootstrap(BootstrapTenant(
         tenant_name=body.tenant_name, tenant_slug=body.tenant_slug, owner_email=body.owner_email,
         owner_password=body.owner_password.get_secret_value(),
+        invite_code=body.invite_code.get_secret_value() if body.invite_code else None,
     ))
     return TenantBootstrapPublic(
         tenant=TenantPublic.model_validate(result.tenant),
@@ -44,5 +46,7 @@ def create_tenant(body: TenantBootstrap, service: TenantServiceDep) -> TenantBoo
 
 @router.get("/me", response_model=TenantMePublic)
 def get_current_tenant(principal: PrincipalDep, service: TenantServiceDep) -> TenantMePublic:
-    tenant, user = service.me(principal.tenant_id, principal.user_id)
-    return TenantMePublic(tenant=TenantPublic.model_validate(tenant), user=UserPublic.model_validate(user))
+    """The caller's tenant and user, the tenant's limits and its usage of them."""
+    me = service.me(principal.tenant_id, principal.user_id)
+    return TenantMePublic(tenant=TenantPublic.model_validate(me.tenant), user=UserPublic.model_validate(me.user),
+                          limits=me.limits, usage=me.usage)

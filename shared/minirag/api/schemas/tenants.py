@@ -34,6 +34,7 @@ class TenantBootstrap(StrictModel):
     tenant_slug: Slug
     owner_email: Email
     owner_password: Password
+    invite_code: Annotated[SecretStr | None, Field(max_length=128, description="required when SIGNUP=invite")] = None
 
 
 class TenantPublic(PublicModel):
@@ -60,11 +61,16 @@ class TenantBootstrapPublic(PublicModel):
 class TenantMePublic(PublicModel):
     tenant: TenantPublic
     user: UserPublic
+    limits: dict[str, int] = Field(description="this tenant's limits (the operator may set them per tenant)")
+    usage: dict[str, int] = Field(description="what the tenant uses of each limit now (today, for daily ones); "
+                                              "requests per minute are in each response's RateLimit headers")
 
 
 class LoginRequest(StrictModel):
     email: Email
     password: Annotated[SecretStr, Field(min_length=1, max_length=256)]
+    tenant_slug: Annotated[Slug | None, Field(description="which tenant's account, when one email and password "
+                                                          "open several")] = None
 
 
 class AccessTokenPublic(PublicModel):

@@ -1,0 +1,39 @@
+"""Migrations on a database with rows in it: 0002 (emails unique per tenant) recreates user_account
+on SQLite; no row that references it (API tokens) may go with the old table."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from minirag.db.migrate import upgrade
+
+
+def test_upgrade_to_head_keeps_users_and_their_tokens(tmp_path):
+    # Given a SQLite database at 0001 with a tenant, a user and the user's API token
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0001")
+    engine = sa.create_engine(url)
+    tenant, user, token = (uuid.uuid4().hex for _ in range(3))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.exec_driver_sql("INSERT INTO tenant VALUES ('n', 's', 1, ?, '2026-01-01', '2026-01-01')", (tenant,))
+        conn.exec_driver_sql("INSERT INTO user_account (email, password_hash, role, is_active, tenant_id, id, "
+                             "created_at, updated_at) VALUES ('a@b.example', 'h', 'owner', 1, ?, ?, '2026-01-01', "
+                             "'2026-01-01')", (tenant, user))
+        conn.exec_driver_sql("INSERT INTO api_token (user_id, name, prefix, token_hash, tenant_id, id, created_at, "
+                             "updated_at) VALUES (?, 'n', 'p', 'h', ?, ?, '2026-01-01', '2026-01-01')",
+                             (user, tenant, token))
+
+    # When it is migrated to the head
+    upgrade(url)
+
+    # Then the user and the token are still there, and the same email may now sign up in another tenant
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM api_token").scalar_one() == 1
+        assert conn.exec_driver_sql("SELECT count(*) FROM user_account").scalar_one() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").first() is None
+        indexes = {ix["name"]: ix for ix in sa.inspect(conn).get_unique_constraints("user_account")}
+        assert "uq_user_account_tenant_id_email" in indexes and "uq_user_account_email" not in indexes
+    engine.dispose()
