@@ -14,7 +14,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["json_depth", "json_size", "storable_json", "storable_text", "unstorable_reason", "unstorable_strings"]
+__all__ = ["MAX_METADATA_BYTES", "MAX_METADATA_DEPTH", "json_depth", "json_size", "storable_json", "storable_text",
+           "unstorable_reason", "unstorable_strings"]
+
+#: Bounds on a metadata object (a source's, a JSON Lines record's): deeper values fail to serialise
+#: (pydantic stops at ~255 levels, recursion at ~1,000) and big ones bloat every listing.
+MAX_METADATA_DEPTH = 10
+MAX_METADATA_BYTES = 16_384
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

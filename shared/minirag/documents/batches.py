@@ -23,6 +23,7 @@ from minirag.documents.formats import (
 )
 from minirag.documents.sections import ExtractedDocument, Section
 from minirag.errors import PermanentIngestError
+from minirag.storable import MAX_METADATA_DEPTH, json_depth, unstorable_strings
 
 __all__ = ["count_jsonl", "iter_jsonl_documents", "iter_zip_documents", "plan_zip", "zip_members"]
 
@@ -64,6 +65,11 @@ def _parse_jsonl_line(number: int, raw: bytes) -> ExtractedDocument:
         raise bad(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(record, dict):
         raise bad("expected a JSON object")
+    # An unpaired surrogate (a "\ud800" escape) cannot be encoded for the embedder or the database:
+    # the uploader's error, not an outage to retry. (NULs are dropped on the way: see `storable()`.)
+    for path, reason in unstorable_strings(record, limit=100):
+        if "surrogate" in reason:
+            raise bad(f"'{'.'.join(str(p) for p in path)}' {reason}")
     doc_id = record.get("id", record.get("_id"))
     if doc_id is not None:
         if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
@@ -86,6 +92,8 @@ def _parse_jsonl_line(number: int, raw: bytes) -> ExtractedDocument:
         metadata = {}
     elif not isinstance(metadata, dict):
         raise bad("'metadata' must be a JSON object")
+    elif json_depth(metadata) > MAX_METADATA_DEPTH:
+        raise bad(f"'metadata' is nested more than {MAX_METADATA_DEPTH} levels deep")
     return ExtractedDocument(
         external_id=doc_id,
         title=title,

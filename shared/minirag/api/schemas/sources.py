@@ -7,14 +7,12 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel, field_errors
-from minirag.storable import json_depth, json_size
+from minirag.storable import MAX_METADATA_BYTES, MAX_METADATA_DEPTH, json_depth, json_size
 
 SourceTypeName = Literal["text", "upload", "url"]
 HttpUrlText = Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$",
                                    description="http(s) URL; private and loopback addresses are refused")]
 Filename = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")]
-MAX_METADATA_DEPTH = 10
-MAX_METADATA_BYTES = 16_384
 
 
 def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
