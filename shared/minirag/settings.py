@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         default=False, description="Only for tests serving from 127.0.0.1; never in production."
     )
 
+    # Per-source ingest caps: what one upload may cost the shared worker (refused while planning).
+    ingest_max_source_chars: int = Field(default=2_000_000, ge=1)
+    ingest_max_source_chunks: int = Field(default=5_000, ge=1)
+    ingest_max_expansion_ratio: float = Field(default=100, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_driver(cls, value: str | None) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minirag.documents.archives import DEFAULT_ZIP_LIMITS, ZipLimits
+from minirag.documents.archives import DEFAULT_ZIP_LIMITS, ZipLimits, check_zip_container
 from minirag.documents.batches import (
     count_jsonl,
     iter_jsonl_documents,
@@ -74,6 +74,8 @@ def extract_batch(
     elif start > 0 or stop == 0:
         return []
     else:
+        if kind == "docx":  # a zip too: the expansion ratio applies (the converter has its own caps)
+            check_zip_container(data, "DOCX", zip_limits)
         _, charset = media_type(content_type)
         documents = [convert_document(kind, data, filename=filename, charset=charset)]
     return [doc.storable() for doc in documents]
