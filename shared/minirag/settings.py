@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_backoff_seconds: int = Field(default=30, ge=1, le=3600)
 
+    # Per-source ingest caps: what one upload may cost the shared worker (refused while planning).
+    ingest_max_source_chars: int = Field(default=2_000_000, ge=1)
+    ingest_max_source_chunks: int = Field(default=5_000, ge=1)
+    ingest_max_expansion_ratio: float = Field(default=100, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_driver(cls, value: str | None) -> str | None:

@@ -5,6 +5,8 @@ time; a big pool per container is how connection storms start). SQLite (the embe
 foreign keys, WAL and a busy timeout. Its transactions start with `BEGIN IMMEDIATE` (the write lock:
 concurrent writers wait instead of failing with "database is locked" halfway through), except those
 a unit of work declares read-only (`scope.read()`), which start with a plain deferred `BEGIN`.
+Both hide bound parameters from errors: a failed statement is logged, and its values are token
+hashes, encrypted provider keys and tenants' documents.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def build_engine(url: str, *, pool_size: int = 2) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     return create_engine(
@@ -56,6 +58,7 @@ def build_engine(url: str, *, pool_size: int = 2) -> Engine:
         pool_pre_ping=True,
         pool_recycle=300,
         pool_timeout=10,
+        hide_parameters=True,
     )
 
 

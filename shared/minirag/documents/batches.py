@@ -12,7 +12,7 @@ import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 
-from minirag.documents.archives import ZipLimits, open_zip
+from minirag.documents.archives import ZipLimits, check_zip_container, open_zip
 from minirag.documents.convert import convert_document
 from minirag.documents.decoding import clean_text
 from minirag.documents.formats import (
@@ -23,6 +23,7 @@ from minirag.documents.formats import (
 )
 from minirag.documents.sections import ExtractedDocument, Section
 from minirag.errors import PermanentIngestError
+from minirag.storable import MAX_METADATA_DEPTH, json_depth, unstorable_strings
 
 __all__ = ["count_jsonl", "iter_jsonl_documents", "iter_zip_documents", "plan_zip", "zip_members"]
 
@@ -64,6 +65,11 @@ def _parse_jsonl_line(number: int, raw: bytes) -> ExtractedDocument:
         raise bad(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(record, dict):
         raise bad("expected a JSON object")
+    # An unpaired surrogate (a "\ud800" escape) cannot be encoded for the embedder or the database:
+    # the uploader's error, not an outage to retry. (NULs are dropped on the way: see `storable()`.)
+    for path, reason in unstorable_strings(record, limit=100):
+        if "surrogate" in reason:
+            raise bad(f"'{'.'.join(str(p) for p in path)}' {reason}")
     doc_id = record.get("id", record.get("_id"))
     if doc_id is not None:
         if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
@@ -86,6 +92,8 @@ def _parse_jsonl_line(number: int, raw: bytes) -> ExtractedDocument:
         metadata = {}
     elif not isinstance(metadata, dict):
         raise bad("'metadata' must be a JSON object")
+    elif json_depth(metadata) > MAX_METADATA_DEPTH:
+        raise bad(f"'metadata' is nested more than {MAX_METADATA_DEPTH} levels deep")
     return ExtractedDocument(
         external_id=doc_id,
         title=title,
@@ -137,16 +145,21 @@ def _unsafe_name(name: str) -> bool:
     )
 
 
-def zip_members(zf: zipfile.ZipFile, limits: ZipLimits) -> tuple[list[tuple[zipfile.ZipInfo, str]], list[str]]:
+def zip_members(zf: zipfile.ZipFile, limits: ZipLimits,
+                uploaded: int | None = None) -> tuple[list[tuple[zipfile.ZipInfo, str]], list[str]]:
     """Supported members (the batch index space) and warnings about the skipped ones. Refuses zip
-    bombs, unsafe paths and archives without a supported member."""
+    bombs (also by expansion ratio, given the `uploaded` size), unsafe paths and archives without
+    a supported member."""
     infos = zf.infolist()
     if len(infos) > limits.max_members:
         raise PermanentIngestError(f"the archive has more than {limits.max_members} entries")
-    if sum(i.file_size for i in infos) > limits.max_total_bytes:
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > limits.max_total_bytes:
         raise PermanentIngestError(
             f"the archive expands to more than {limits.max_total_bytes} bytes (possible zip bomb)"
         )
+    if uploaded is not None:
+        limits.check_ratio(unpacked, uploaded, "zip")
     members: list[tuple[zipfile.ZipInfo, str]] = []
     warnings: list[str] = []
     seen: set[str] = set()
@@ -202,6 +215,8 @@ def _extract_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, l
     if len(payload) > limits.max_member_bytes:
         raise PermanentIngestError(f"'{path}': larger than {limits.max_member_bytes} bytes")
     try:
+        if kind == "docx":  # a zip inside the zip: its own expansion counts too
+            check_zip_container(payload, "DOCX", limits)
         doc = convert_document(kind, payload, filename=path, charset=None)
     except PermanentIngestError as exc:
         raise PermanentIngestError(f"'{path}': {exc.message}", details=exc.details) from exc
@@ -214,13 +229,13 @@ def _extract_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, l
 def plan_zip(data: bytes, limits: ZipLimits) -> tuple[int, list[str]]:
     """How many documents the archive holds, and what was skipped (nothing is inflated)."""
     with open_zip(data, "zip") as zf:
-        members, warnings = zip_members(zf, limits)
+        members, warnings = zip_members(zf, limits, len(data))
     return len(members), warnings
 
 
 def iter_zip_documents(data: bytes, *, start: int, stop: int | None, limits: ZipLimits) -> Iterator[ExtractedDocument]:
     with open_zip(data, "zip") as zf:
-        members, _ = zip_members(zf, limits)
+        members, _ = zip_members(zf, limits, len(data))
         for info, kind in members[start:stop]:
             yield _extract_zip_member(zf, info, kind, limits)
 

@@ -21,6 +21,13 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
     default for undeclared legacy text; charset detectors often pick a Baltic or Central
     European code page for short French or German text); otherwise charset_normalizer decides
     if it is installed (Cyrillic, CJK), else windows-1252."""
+    text = _decode(data, charset, strict=False)
+    return text if text is not None else data.decode("latin-1")
+
+
+def _decode(data: bytes, charset: str | None, *, strict: bool) -> str | None:
+    """The ladder of `decode_text`; `strict`: a BOM'd file must decode cleanly, and bytes that no
+    step reads (windows-1252 included) give None instead of latin-1's anything-goes."""
     for bom, codec in (
         (codecs.BOM_UTF32_LE, "utf-32-le"),
         (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -29,7 +36,10 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
         (codecs.BOM_UTF16_BE, "utf-16-be"),
     ):
         if data.startswith(bom):
-            return data[len(bom):].decode(codec, errors="replace")
+            try:
+                return data[len(bom):].decode(codec, errors="strict" if strict else "replace")
+            except UnicodeDecodeError:
+                return None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -57,8 +67,7 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError:
-        return data.decode("latin-1")
-
+        return None
 
 
 def clean_text(text: str) -> str:
@@ -70,10 +79,21 @@ def clean_text(text: str) -> str:
 
 
 def decode_document_text(data: bytes, charset: str | None) -> str:
-    text = decode_text(data, charset)
-    if "\x00" in text[:65536]:
+    """A text file's text, refused when it is not text: bytes no encoding reads cleanly, or text
+    with control characters in it (random bytes decode as *some* legacy code page, never cleanly)."""
+    text = _decode(data, charset, strict=True)
+    if text is None or "\x00" in text[:65536] or _looks_binary(text[:65536]):
         raise PermanentIngestError("the file looks binary, not text")
     return text
+
+
+_BINARY_CONTROL = re.compile(r"[\x01-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def _looks_binary(sample: str) -> bool:
+    """More than 1 in 200 characters are C0 controls (not tab, newline, form feed, ESC): text has
+    next to none, random bytes have one in eight."""
+    return len(_BINARY_CONTROL.findall(sample)) * 200 > max(len(sample), 1)
 
 
 

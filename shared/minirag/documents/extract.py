@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minirag.documents.archives import DEFAULT_ZIP_LIMITS, ZipLimits
+from minirag.documents.archives import DEFAULT_ZIP_LIMITS, ZipLimits, check_zip_container
 from minirag.documents.batches import (
     count_jsonl,
     iter_jsonl_documents,
@@ -68,10 +68,14 @@ def extract_batch(
         raise ValueError("expected 0 <= start <= stop")
     kind = detect_kind(data, filename=filename, content_type=content_type)
     if kind == "jsonl":
-        return list(iter_jsonl_documents(data, start=start, stop=stop))
-    if kind == "zip":
-        return list(iter_zip_documents(data, start=start, stop=stop, limits=zip_limits))
-    if start > 0 or stop == 0:
+        documents = list(iter_jsonl_documents(data, start=start, stop=stop))
+    elif kind == "zip":
+        documents = list(iter_zip_documents(data, start=start, stop=stop, limits=zip_limits))
+    elif start > 0 or stop == 0:
         return []
-    _, charset = media_type(content_type)
-    return [convert_document(kind, data, filename=filename, charset=charset)]
+    else:
+        if kind == "docx":  # a zip too: the expansion ratio applies (the converter has its own caps)
+            check_zip_container(data, "DOCX", zip_limits)
+        _, charset = media_type(content_type)
+        documents = [convert_document(kind, data, filename=filename, charset=charset)]
+    return [doc.storable() for doc in documents]

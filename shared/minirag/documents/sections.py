@@ -8,6 +8,7 @@ from typing import Any
 
 from minirag.documents.decoding import clean_text
 from minirag.errors import PermanentIngestError
+from minirag.storable import storable_json, storable_text
 
 __all__ = ["ExtractedDocument", "Section", "SectionBuilder"]
 
@@ -29,6 +30,19 @@ class ExtractedDocument:
     metadata: dict[str, Any] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     filename: str | None = None  # the file's base name (an upload, or a member of a zip)
+
+    def storable(self) -> "ExtractedDocument":
+        """Drop NULs (PostgreSQL refuses them in text and JSON) and replace unpaired surrogates
+        everywhere, alike in the text and its sections, so each section stays a substring of it."""
+        self.text = storable_text(self.text)
+        self.title = storable_text(self.title) if self.title else self.title
+        self.external_id = storable_text(self.external_id) if self.external_id else self.external_id
+        self.filename = storable_text(self.filename) if self.filename else self.filename
+        self.metadata = storable_json(self.metadata)
+        for section in self.sections:
+            section.text = storable_text(section.text)
+            section.heading = storable_text(section.heading) if section.heading else section.heading
+        return self
 
 
 class SectionBuilder:

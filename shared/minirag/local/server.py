@@ -69,6 +69,35 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=status, headers={"x-request-id": uuid.uuid4().hex})
 
 
+class _BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body exceeds {limit} bytes")
+        self.limit = limit
+
+
+def _too_large(exc: _BodyTooLarge) -> JSONResponse:
+    return _error(413, "payload_too_large", str(exc))
+
+
+async def read_body(headers: Any, receive: Callable[..., Any], limit: int) -> bytes | None:
+    """The request body, read as it streams and refused (`_BodyTooLarge`) as soon as it passes
+    `limit` (or declares a content-length past it), without reading the rest: API Gateway never
+    hands a function more. None when the client went away first."""
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge(limit)
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        body.extend(message.get("body", b""))
+        if len(body) > limit:
+            raise _BodyTooLarge(limit)
+        if not message.get("more_body"):
+            return bytes(body)
+
+
 def _cors_config(template: Template) -> dict[str, Any]:
     """The HttpApi's CorsConfiguration from the template (what API Gateway applies)."""
     parameters = template.raw.get("Parameters") or {}
@@ -150,9 +179,15 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
                 return _error(405, "method_not_allowed", f"{method} is not allowed on {path}")
             return _error(404, "not_found", "route not found")
         route, path_parameters = matched
+        try:
+            body = await read_body(request.headers, request.receive, settings.max_request_bytes)
+        except _BodyTooLarge as exc:
+            return _too_large(exc)
+        if body is None:
+            return Response(status_code=400)  # the client is gone; nobody reads this
         call = partial(invoke_route, template, route, path_parameters, method, path,
                        query=list(request.query_params.multi_items()), headers=dict(request.headers.items()),
-                       body=await request.body(), source_ip=request.client.host if request.client else "127.0.0.1")
+                       body=body, source_ip=request.client.host if request.client else "127.0.0.1")
         return _to_response(await to_thread.run_sync(call))
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
@@ -169,7 +204,8 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
     app.state.openapi = openapi_document
     streaming = streaming_functions(template)
     if streaming:  # see "Response streaming" below
-        app.add_middleware(ResponseStreamingPassthrough, template=template, apps=apps, functions=streaming)
+        app.add_middleware(ResponseStreamingPassthrough, template=template, apps=apps, functions=streaming,
+                           max_body_bytes=settings.max_request_bytes)
     return app
 
 
@@ -195,7 +231,7 @@ def streaming_functions(template: Template) -> frozenset[str]:
 def _asks_for_stream(body: bytes) -> bool:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep: the function answers it as any bad body
         return False
     return isinstance(data, dict) and data.get("stream") is True
 
@@ -206,11 +242,13 @@ class ResponseStreamingPassthrough:
     they are produced. The scope carries the same API Gateway event the handler path builds, so the
     request id and logging behave alike."""
 
-    def __init__(self, app: Any, *, template: Template, apps: dict[str, Any], functions: frozenset[str]) -> None:
+    def __init__(self, app: Any, *, template: Template, apps: dict[str, Any], functions: frozenset[str],
+                 max_body_bytes: int) -> None:
         self.app = app
         self.template = template
         self.apps = apps
         self.functions = functions
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         matched = self.template.match(scope["method"], scope["path"]) if (
@@ -218,33 +256,32 @@ class ResponseStreamingPassthrough:
         if matched is None or matched[0].function.logical_id not in self.functions:
             await self.app(scope, receive, send)
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away before sending its body
-            body.extend(message.get("body", b""))
-            if not message.get("more_body"):
-                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        try:
+            body = await read_body(headers, receive, self.max_body_bytes)
+        except _BodyTooLarge as exc:
+            await _too_large(exc)(scope, receive, send)
+            return
+        if body is None:
+            return  # the client went away before sending its body
         replayed = False
 
         async def replay() -> dict[str, Any]:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()  # http.disconnect, when the client goes away
 
         route, path_parameters = matched
         function_app = self.apps.get(route.function.logical_id)
-        if function_app is None or not _asks_for_stream(bytes(body)):
+        if function_app is None or not _asks_for_stream(body):
             await self.app(scope, replay, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
         client = scope.get("client")
         event, context = route_event(
             route, path_parameters, "POST", scope["path"],
             query=parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
-            headers=headers, body=bytes(body), source_ip=client[0] if client else "127.0.0.1",
+            headers=headers, body=body, source_ip=client[0] if client else "127.0.0.1",
         )
         await function_app({**scope, "root_path": "", "aws.event": event, "aws.context": context}, replay, send)

@@ -40,7 +40,7 @@ import math
 import posixpath
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minirag.db import quota_rows, source_rows
 from minirag.db.base import utcnow
@@ -58,6 +58,9 @@ from minirag.settings import Settings
 from minirag.storage.uploads import UploadStorage
 from minirag.vectorstore.indexes import VectorIndexes
 from minirag.vectorstore.store import POINT_NAMESPACE, VectorPoint, point_id
+
+if TYPE_CHECKING:
+    from minirag.documents.archives import ZipLimits
 
 IN_PROGRESS = (SourceStatus.queued, SourceStatus.processing)
 MAX_EXTERNAL_ID = 512  # column sizes (db/models.py): PostgreSQL refuses longer values
@@ -96,6 +99,9 @@ def citation_title(doc: ExtractedDocument, source: Source) -> str | None:
     if doc.filename and doc.filename != own_file:
         return doc.filename
     return source.name or doc.filename
+
+Row = tuple[int, ExtractedDocument, list[Any]]  # (position, document, its chunks)
+
 
 @dataclass
 class SourceBytes:
@@ -177,14 +183,16 @@ class IngestionService:
         from minirag.documents.extract import plan_batch
 
         content = self._read(source)
-        plan = plan_batch(content.data, filename=content.filename, content_type=content.content_type)
+        plan = plan_batch(content.data, filename=content.filename, content_type=content.content_type,
+                          zip_limits=self._zip_limits())
         if plan.count == 0:
             raise PermanentIngestError("the source contains no documents")
         slices = plan_slices(plan.count, self._settings.ingest_batch_documents)
+        rows = self._measure(source, bot, content, plan.count, keep=len(slices) == 1)
         if not self._set_totals(source.id, message.version, plan.count, len(slices), plan.warnings):
             return  # superseded, deactivated or failed meanwhile
         if len(slices) == 1:
-            self._process_batch(source, bot, message.version, 0, plan.count, content=content)
+            self._process_batch(source, bot, message.version, 0, plan.count, rows=rows)
             return
         # A redelivered plan publishes the same slices again: batch messages are idempotent.
         self._publisher.publish([
@@ -194,6 +202,38 @@ class IngestionService:
         ])
         logger.info("ingest fanned out", extra={"source_id": str(source.id), "documents": plan.count,
                                                   "batches": len(slices)})
+
+    def _measure(self, source: Source, bot: BotProfile, content: SourceBytes, documents: int,
+                 *, keep: bool) -> list[Row]:
+        """Extract and chunk the whole source once, a slice at a time, before anything is embedded
+        or fanned out, and refuse it as soon as it passes INGEST_MAX_SOURCE_CHARS or
+        INGEST_MAX_SOURCE_CHUNKS: a small upload must not keep the shared worker busy for minutes.
+        The rows are kept (`keep`) when one slice will process them right away; a fanned-out source
+        is extracted again by its slices (extraction is cheap next to embedding)."""
+        max_chars, max_chunks = self._settings.ingest_max_source_chars, self._settings.ingest_max_source_chunks
+        chars = chunks = 0
+        kept: list[Row] = []
+        step = self._settings.ingest_batch_documents
+        for start in range(0, documents, step):
+            for row in self._extract_rows(source, bot, content, start, min(start + step, documents)):
+                chars += len(row[1].text)
+                chunks += len(row[2])
+                if chars > max_chars:
+                    raise PermanentIngestError(
+                        f"the source's text is longer than {max_chars} characters; the limit is {max_chars} "
+                        "characters per source (INGEST_MAX_SOURCE_CHARS)")
+                if chunks > max_chunks:
+                    raise PermanentIngestError(
+                        f"the source makes more than {max_chunks} chunks; the limit is {max_chunks} chunks per "
+                        "source (INGEST_MAX_SOURCE_CHUNKS)")
+                if keep:
+                    kept.append(row)
+        return kept
+
+    def _zip_limits(self) -> ZipLimits:
+        from minirag.documents.archives import ZipLimits
+
+        return ZipLimits(max_ratio=self._settings.ingest_max_expansion_ratio)
 
     def _set_totals(self, source_id: uuid.UUID, version: int, documents: int, batches: int,
                     warnings: list[str]) -> bool:
@@ -229,23 +269,17 @@ class IngestionService:
                         allow_private=self._settings.url_fetch_allow_private)
         return SourceBytes(fetched.data, fetched.filename, fetched.content_type)
 
-    # -- one slice -------------------------------------------------------------------------------
-    def _process_batch(self, source: Source, bot: BotProfile, version: int, start: int, stop: int,
-                       content: SourceBytes | None = None) -> None:
-        """Read, extract, chunk, embed and index one slice (no transaction is open meanwhile), then
-        record it."""
+    def _extract_rows(self, source: Source, bot: BotProfile, content: SourceBytes, start: int, stop: int) -> list[Row]:
+        """Documents [start, stop) extracted and chunked, as (position, document, chunks)."""
         from minirag.documents.chunking import chunk_document
         from minirag.documents.extract import extract_batch
-        from minirag.vectorstore.sparse import encode_document
 
-        content = content or self._read(source)
         documents = extract_batch(content.data, filename=content.filename, content_type=content.content_type,
-                                  start=start, stop=stop)
+                                  start=start, stop=stop, zip_limits=self._zip_limits())
         if len(documents) != stop - start:
             # The slices were planned on another copy of the file (re-uploaded while ingesting).
             raise PermanentIngestError("the file changed while it was being ingested; ingest it again")
-
-        rows: list[tuple[int, Any, list[Any]]] = []
+        rows: list[Row] = []
         for offset, doc in enumerate(documents):
             position = start + offset
             if source.source_type is SourceType.text:
@@ -258,6 +292,17 @@ class IngestionService:
             for chunk in chunks:
                 chunk.heading = chunk.heading[:MAX_HEADING] if chunk.heading else chunk.heading
             rows.append((position, doc, chunks))
+        return rows
+
+    # -- one slice -------------------------------------------------------------------------------
+    def _process_batch(self, source: Source, bot: BotProfile, version: int, start: int, stop: int,
+                       rows: list[Row] | None = None) -> None:
+        """Read, extract, chunk (unless the plan did: `rows`), embed and index one slice (no
+        transaction is open meanwhile), then record it."""
+        from minirag.vectorstore.sparse import encode_document
+
+        if rows is None:
+            rows = self._extract_rows(source, bot, self._read(source), start, stop)
         # The dense vector sees the document title too (as the sparse one does): a chunk's title is
         # often the best summary of what it is about (+0.016 dense / +0.005 hybrid nDCG@10 on
         # SciFact *train*; bench/retrieval_eval.py).

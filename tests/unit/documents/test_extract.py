@@ -495,3 +495,28 @@ def test_single_document_batch_semantics() -> None:
     assert extract_batch(b"hello", filename="a.txt", start=1, stop=2) == []
     with pytest.raises(ValueError):
         extract_batch(b"hello", filename="a.txt", start=3, stop=1)
+
+
+def test_docx_expanding_past_the_ratio_is_refused() -> None:
+    # Given a DOCX whose one paragraph is 5 MB of one letter (a few KB zipped)
+    import io
+
+    import docx
+
+    from minirag.documents.archives import ZipLimits
+    from minirag.documents.extract import extract_batch
+    from minirag.errors import PermanentIngestError
+
+    document = docx.Document()
+    document.add_paragraph("a" * 5_000_000)
+    out = io.BytesIO()
+    document.save(out)
+
+    # When it is extracted with a ratio limit of 100, alone and inside a zip
+    for data, name in ((out.getvalue(), "big.docx"), (samples.make_zip({"big.docx": out.getvalue()}), "batch.zip")):
+        with pytest.raises(PermanentIngestError) as caught:
+            extract_batch(data, filename=name, zip_limits=ZipLimits(max_ratio=100))
+
+        # Then it is refused naming the limit
+        assert "the DOCX file expands to" in caught.value.message
+        assert caught.value.message.endswith("the limit is 100 times (INGEST_MAX_EXPANSION_RATIO)")

@@ -5,6 +5,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
+from minirag.storable import unstorable_strings
+
 T = TypeVar("T")
 
 
@@ -16,6 +18,18 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     fixed_fields: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unstorable_text(cls, data: Any) -> Any:
+        """A NUL or an unpaired surrogate anywhere in the body (secrets and metadata keys too) is
+        a 422 at its path: PostgreSQL or the driver would refuse it later, as a 500, after work."""
+        bad = unstorable_strings(data)
+        if bad:
+            raise ValidationError.from_exception_data(cls.__name__, [InitErrorDetails(
+                type=PydanticCustomError("unstorable_text", reason), loc=path, input=None)
+                for path, reason in bad])
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -4,14 +4,30 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel, field_errors
+from minirag.storable import MAX_METADATA_BYTES, MAX_METADATA_DEPTH, json_depth, json_size
 
 SourceTypeName = Literal["text", "upload", "url"]
 HttpUrlText = Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$",
                                    description="http(s) URL; private and loopback addresses are refused")]
 Filename = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")]
+
+
+def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    """Refused here, before any write: deeper metadata fails to serialise (pydantic stops at ~255
+    levels) after the row is committed, and then every listing of the tenant's sources fails."""
+    if json_depth(value) > MAX_METADATA_DEPTH:
+        raise ValueError(f"nested more than {MAX_METADATA_DEPTH} levels deep")
+    if json_size(value) > MAX_METADATA_BYTES:
+        raise ValueError(f"larger than {MAX_METADATA_BYTES} bytes as JSON")
+    return value
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata),
+                     Field(description=f"Free-form JSON object: at most {MAX_METADATA_DEPTH} levels deep "
+                                       f"and {MAX_METADATA_BYTES} bytes")]
 
 
 class SourceCreate(StrictModel):
@@ -22,7 +38,7 @@ class SourceCreate(StrictModel):
     url: HttpUrlText | None = None
     filename: Filename | None = Field(default=None, description="upload sources: the file name (type by extension)")
     content_type: Annotated[str | None, Field(max_length=255)] = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _fields_match_type(self) -> "SourceCreate":
@@ -51,7 +67,7 @@ class SourceUpdate(PatchModel):
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     content: Annotated[str | None, Field(min_length=1)] = None
     url: HttpUrlText | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class SourceProgress(PublicModel):
