@@ -245,6 +245,8 @@ class LLMGateway:
 
     def _call(self, fn: Callable[..., Any], *, model: str, api_key: str | None, field: str = "model",
               platform_key: str | None = None, **kwargs: Any) -> Any:
+        if kwargs.keys() & {"api_base", "base_url", "api_version"}:
+            raise ValueError("endpoints come from MODEL_ENDPOINTS only, never from a caller")
         route = self._route(model, api_key, field)
         key = api_key if api_key is not None else platform_key
         for attempt in range(1, self.max_attempts + 1):
