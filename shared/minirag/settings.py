@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from minirag.llm.model_policy import DEFAULT_MODEL_PROVIDERS, check_model_settings, endpoint_url
 
 LOCAL_ENVIRONMENTS = ("local", "test")
 
@@ -100,6 +102,37 @@ class Settings(BaseSettings):
     ingest_max_source_chars: int = Field(default=2_000_000, ge=1)
     ingest_max_source_chunks: int = Field(default=5_000, ge=1)
     ingest_max_expansion_ratio: float = Field(default=100, ge=1)
+
+    # Model policy (minirag.llm.model_policy): which model strings run, on whose keys, where.
+    model_providers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_MODEL_PROVIDERS),
+        description="Comma-separated LiteLLM providers a bot may use with its own key.")
+    model_endpoints: dict[str, str] = Field(
+        default_factory=dict, description='JSON {"provider": "http(s)://api_base"}: the only endpoint of each.')
+    platform_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated fnmatch patterns of models the platform's keys serve.")
+
+    @field_validator("model_providers", "platform_models", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("model_providers")
+    @classmethod
+    def _lower_providers(cls, value: list[str]) -> list[str]:
+        return [item.lower() for item in value]
+
+    @field_validator("model_endpoints")
+    @classmethod
+    def _vetted_endpoints(cls, value: dict[str, str]) -> dict[str, str]:
+        return {provider.strip().lower(): endpoint_url(url) for provider, url in value.items()}
+
+    @model_validator(mode="after")
+    def _tenant_providers_are_safe(self) -> "Settings":
+        check_model_settings(self.model_providers, self.model_endpoints)
+        return self
 
     @field_validator("database_url")
     @classmethod

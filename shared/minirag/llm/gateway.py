@@ -11,6 +11,12 @@ Errors leave as `minirag.errors` only: `RateLimited` (provider throttling, after
 ``offline_model_unavailable`` (a ``local/`` model's files are missing or altered) or the default
 ``upstream_unavailable`` (connection, timeout, 5xx, after retries). Messages name the model,
 never the key, and never carry provider text.
+
+Before any call the model passes the deployment's `ModelPolicy` with the provider LiteLLM itself
+resolves (`ModelNotAllowed`, 422, otherwise), and a provider the operator gave an endpoint is
+called at that api_base and no other: no path can send a prompt, passages or a key where the
+operator did not. ``api_key`` is always the tenant's own key; None means the platform's
+credentials serve the call (its environment, and ``platform_embedding_key`` for embeddings).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from types import ModuleType
 from typing import Any
 
 from minirag.errors import AppError, ProviderRejected, RateLimited, UpstreamUnavailable
+from minirag.llm.model_policy import HOSTED_PROVIDERS, PLATFORM_CREDENTIAL_PROVIDERS, ModelNotAllowed, ModelPolicy
 from minirag.llm.tokens import count_tokens
 from minirag.settings import get_settings
 
@@ -119,8 +126,13 @@ class LLMGateway:
         base_delay: float = 0.5,
         max_delay: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
+        policy: ModelPolicy | None = None,
+        platform_embedding_key: str | None = None,
     ) -> None:
         self.models_dir = models_dir
+        self.policy = policy or ModelPolicy()
+        self._platform_embedding_key = platform_embedding_key
+        self._providers: dict[str, str | None] = {}
         self.max_attempts = max(1, max_attempts)
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -204,14 +216,46 @@ class LLMGateway:
             )
         return None
 
-    def _call(self, fn: Callable[..., Any], *, model: str, api_key: str | None, **kwargs: Any) -> Any:
+    def _provider(self, model: str) -> str | None:
+        """The provider LiteLLM will call for `model` (None: it cannot tell)."""
+        if model not in self._providers:
+            try:
+                self._providers[model] = str(self._litellm().get_llm_provider(model)[1])
+            except Exception:
+                self._providers[model] = None
+        return self._providers[model]
+
+    def _route(self, model: str, api_key: str | None, field: str) -> dict[str, Any]:
+        """The policy check of every call; the operator's api_base when the provider has one."""
+        if model.startswith(LOCAL_PREFIX):
+            return {}
+        provider = self._provider(model)
+        if provider is None:
+            raise ModelNotAllowed(field, f"'{model}' names no provider LiteLLM knows; write it as provider/model")
+        api_base = self.policy.authorize(model, tenant_key=api_key is not None, provider=provider, field=field)
+        return {"api_base": api_base} if api_base else {}
+
+    def _priced(self, model: str) -> bool:
+        """Price and token lookups only for catalogued providers: LiteLLM asks a self-hosted server
+        (ollama's /api/show at its default host) for the others' metadata."""
+        if model.startswith(LOCAL_PREFIX):
+            return False
+        provider = self._provider(model)
+        return provider in HOSTED_PROVIDERS or provider in PLATFORM_CREDENTIAL_PROVIDERS
+
+    def _call(self, fn: Callable[..., Any], *, model: str, api_key: str | None, field: str = "model",
+              platform_key: str | None = None, **kwargs: Any) -> Any:
+        if kwargs.keys() & {"api_base", "base_url", "api_version"}:
+            raise ValueError("endpoints come from MODEL_ENDPOINTS only, never from a caller")
+        route = self._route(model, api_key, field)
+        key = api_key if api_key is not None else platform_key
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return fn(model=model, **self._auth(api_key), **kwargs)
+                return fn(model=model, **self._auth(key), **route, **kwargs)
             except AppError:
                 raise
             except Exception as exc:
-                outcome = self._translate(exc, model=model, api_key=api_key)
+                outcome = self._translate(exc, model=model, api_key=key)
                 if outcome is None:
                     raise
                 if not isinstance(outcome, _Retryable):
@@ -261,7 +305,8 @@ class LLMGateway:
         for start in range(0, len(texts), batch_size):
             batch = list(texts[start : start + batch_size])
             response = self._call(
-                litellm.embedding, model=model, api_key=api_key, input=batch, timeout=timeout, **kwargs
+                litellm.embedding, model=model, api_key=api_key, field="embedding_model",
+                platform_key=self._platform_embedding_key, input=batch, timeout=timeout, **kwargs
             )
             vectors += self._vectors(response, len(batch), model, "mock_response" in kwargs)
         return vectors
@@ -270,7 +315,7 @@ class LLMGateway:
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
         """USD cost from LiteLLM's bundled price map; None for offline or unpriced models."""
-        if model.startswith(LOCAL_PREFIX):
+        if not self._priced(model):
             return None
         try:
             prompt_cost, completion_cost = self._litellm().cost_per_token(
@@ -287,7 +332,7 @@ class LLMGateway:
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
         cost: float | None = None
-        if not model.startswith(LOCAL_PREFIX):
+        if self._priced(model):
             try:
                 cost = float(self._litellm().completion_cost(completion_response=response))
             except Exception:
@@ -430,7 +475,7 @@ class CompletionStream:
         )
 
     def _count(self, text: str) -> tuple[int, int]:
-        if not self._model.startswith(LOCAL_PREFIX):
+        if self._gateway._priced(self._model):
             try:
                 litellm = self._gateway._litellm()
                 return (
@@ -454,5 +499,7 @@ class CompletionStream:
 def get_gateway() -> LLMGateway:
     """The process-wide gateway, configured from settings (LiteLLM itself loads on the first call)."""
     settings = get_settings()
+    key = settings.embedding_api_key
     return LLMGateway(models_dir=str((settings.data_dir / "models").resolve()),
-                      max_attempts=settings.llm_max_retries + 1)
+                      max_attempts=settings.llm_max_retries + 1, policy=ModelPolicy.from_settings(settings),
+                      platform_embedding_key=key.get_secret_value() if key else None)

@@ -10,6 +10,7 @@ from minirag.db import quota_rows
 from minirag.db.models import BotProfile
 from minirag.db.scope import PageResult, TenantScope
 from minirag.documents.chunking import validate_chunking
+from minirag.llm.model_policy import ModelPolicy
 from minirag.security.fernet import encrypt_secret
 from minirag.services.commands import CreateBotProfile, UpdateBotProfile
 from minirag.services.quotas import tenant_quota
@@ -31,6 +32,7 @@ class BotProfileService:
         validate_chunking(command.chunk_tokens, command.chunk_overlap_tokens)
         bot = BotProfile(id=uuid.uuid4(), **data)
         self._set_key(bot, key)
+        self._check_models(bot, model_field="model", embedding_field="embedding_model")
         with self._scope.write():
             tenant_quota(self._scope, self._settings, lock=True).require_count_below(
                 "bots", quota_rows.active_bots(self._scope))
@@ -47,6 +49,7 @@ class BotProfileService:
 
     def update(self, bot_id: uuid.UUID, command: UpdateBotProfile) -> BotProfile:
         changes = command.changes()
+        key_changed, model_changed = "provider_api_key" in changes, "model" in changes
         with self._scope.write():
             bot = self._scope.get(BotProfile, bot_id, active_only=True)
             if "provider_api_key" in changes:
@@ -54,6 +57,10 @@ class BotProfileService:
             for field, value in changes.items():
                 setattr(bot, field, value)
             validate_chunking(bot.chunk_tokens, bot.chunk_overlap_tokens)
+            # Adding or dropping the key moves the models between the tenant's and the platform's keys.
+            if model_changed or key_changed:
+                self._check_models(bot, model_field="model" if model_changed else "provider_api_key",
+                                   embedding_field="provider_api_key" if key_changed else None)
         return bot
 
     def deactivate(self, bot_id: uuid.UUID) -> None:
@@ -63,6 +70,14 @@ class BotProfileService:
             bot.is_active = False
             sources = self._sources.deactivate_for_bot(bot)
         self._sources.publish_purge(sources)
+
+    def _check_models(self, bot: BotProfile, *, model_field: str, embedding_field: str | None) -> None:
+        """The deployment's model policy (`ModelNotAllowed`, 422 naming the field); the gateway checks again."""
+        policy = ModelPolicy.from_settings(self._settings)
+        tenant_key = bot.provider_key_encrypted is not None
+        policy.authorize(bot.model, tenant_key=tenant_key, field=model_field)
+        if embedding_field is not None:
+            policy.authorize(bot.embedding_model, tenant_key=tenant_key, field=embedding_field)
 
     @staticmethod
     def _set_key(bot: BotProfile, key: str | None) -> None:

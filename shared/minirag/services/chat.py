@@ -42,7 +42,7 @@ from minirag.services.prompting import (
     history_turns,
     renumber_citations,
 )
-from minirag.services.provider_keys import chat_api_key
+from minirag.services.provider_keys import chat_api_key, on_platform_keys
 from minirag.services.quotas import count_spent, tenant_quota
 from minirag.services.retrieval import BotSnapshot, RetrievalService, RetrievedChunk
 from minirag.settings import Settings
@@ -114,6 +114,11 @@ class PreparedTurn:
     usage_events: list[UsageEvent] = field(default_factory=list)
     llm_messages: list[dict[str, str]] | None = None
     included: list[RetrievedChunk] = field(default_factory=list)
+
+    @property
+    def on_platform_keys(self) -> bool:
+        """The turn's model calls spend the platform's credentials (quotas count them as such)."""
+        return on_platform_keys(self.api_key)
 
 
 def citation_dict(number: int, chunk: RetrievedChunk) -> dict[str, Any]:

@@ -310,7 +310,7 @@ class IngestionService:
         self._check_quota(source.id, version, documents=len(rows), chunks=len(texts))
 
         if texts:
-            api_key = embedding_api_key(bot, self._settings)
+            api_key = embedding_api_key(bot)
             vectors = self._gateway.embed(texts, model=bot.embedding_model, api_key=api_key)
             store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(vectors[0]))
             store.ensure_collection(len(vectors[0]))

@@ -12,6 +12,7 @@ import re
 from typing import Any, Sequence
 
 from minirag.llm import prompt_markup as markup
+from minirag.llm.model_policy import is_hosted
 from minirag.llm.tokens import estimate_tokens
 from minirag.services.retrieval import RetrievedChunk
 
@@ -31,8 +32,9 @@ MESSAGE_OVERHEAD_TOKENS = 4
 
 
 def context_window(model: str) -> int:
-    """The model's input window where LiteLLM knows it, else a conservative default."""
-    if model.startswith("local/"):
+    """The model's input window where LiteLLM's catalogue knows it, else a conservative default.
+    Not for self-hosted providers: LiteLLM would ask their server (ollama: localhost:11434)."""
+    if model.startswith("local/") or not is_hosted(model):
         return DEFAULT_CONTEXT_WINDOW
     try:
         import litellm

@@ -103,7 +103,7 @@ class RetrievalService:
         from minirag.vectorstore.sparse import encode_query
 
         query_vector = self._gateway.embed([query], model=bot.embedding_model,
-                                           api_key=embedding_api_key(bot, self._settings))[0]
+                                           api_key=embedding_api_key(bot))[0]
         sparse = encode_query(query)
         store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(query_vector))
         # Ask for a few more than top_k: some hits may belong to superseded versions.

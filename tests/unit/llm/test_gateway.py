@@ -11,6 +11,7 @@ import pytest
 from minirag.errors import RateLimited, UpstreamUnavailable
 from minirag.llm import offline
 from minirag.llm.gateway import Completion, LLMGateway
+from minirag.llm.model_policy import ModelNotAllowed, ModelPolicy
 from minirag.llm.offline import HashEmbedder
 
 CONTEXT = (
@@ -36,7 +37,9 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def gateway(sleeps: list[float], litellm) -> LLMGateway:
-    return LLMGateway(max_attempts=3, base_delay=0.5, max_delay=4.0, sleep=sleeps.append)
+    # The operator serves OpenAI models on the platform's keys (the calls below carry no key).
+    return LLMGateway(max_attempts=3, base_delay=0.5, max_delay=4.0, sleep=sleeps.append,
+                      policy=ModelPolicy(platform_models=("openai/*",)))
 
 
 def test_constructing_a_gateway_does_not_import_litellm() -> None:
@@ -200,3 +203,70 @@ def test_stream_start_is_retried_on_rate_limit(gateway: LLMGateway, sleeps: list
     assert len(sleeps) == 2
 
 
+
+
+# -- the model policy at call time ------------------------------------------------------------------
+
+@pytest.fixture
+def sent(litellm, monkeypatch) -> list[dict]:
+    """The keyword arguments of every LiteLLM call (answered by LiteLLM's mock, no network)."""
+    calls: list[dict] = []
+    real_completion, real_embedding = litellm.completion, litellm.embedding
+
+    def completion(**kwargs):
+        calls.append(kwargs)
+        return real_completion(**kwargs, mock_response="ok")
+
+    def embedding(**kwargs):
+        calls.append(kwargs)
+        return real_embedding(**kwargs, mock_response=[0.5, 0.5])
+
+    monkeypatch.setattr(litellm, "completion", completion)
+    monkeypatch.setattr(litellm, "embedding", embedding)
+    return calls
+
+
+@pytest.mark.parametrize("model", ["ollama/llama3", "ollama_chat/llama3", "llamafile/m", "lemonade/m",
+                                   "hosted_vllm/m", "bedrock/anthropic.claude-v2", "vertex_ai/gemini-pro",
+                                   "azure/deployment", "sagemaker/endpoint"])
+def test_gateway_refuses_self_hosted_and_platform_credential_models_on_a_tenant_key(sent, model) -> None:
+    gateway = LLMGateway(sleep=lambda _: None)
+    with pytest.raises(ModelNotAllowed) as caught:
+        gateway.complete(MESSAGES, model=model, temperature=0, max_tokens=10, api_key=SECRET)
+    with pytest.raises(ModelNotAllowed):
+        gateway.embed(["a"], model=model, api_key=SECRET)
+    assert caught.value.status_code == 422 and caught.value.code == "model_not_allowed"
+    assert sent == []
+
+
+def test_gateway_serves_platform_keys_only_for_listed_models(sent) -> None:
+    gateway = LLMGateway(policy=ModelPolicy(platform_models=("gpt-4o-mini",)), platform_embedding_key="sk-platform")
+    assert gateway.complete(MESSAGES, model="gpt-4o-mini", temperature=0, max_tokens=10).text == "ok"
+    for model in ("gpt-4o", "openai/gpt-4o-mini-2024-07-18", "anthropic/claude-sonnet-4-20250514"):
+        with pytest.raises(ModelNotAllowed):
+            gateway.complete(MESSAGES, model=model, temperature=0, max_tokens=10)
+    with pytest.raises(ModelNotAllowed) as caught:
+        gateway.embed(["a"], model="text-embedding-3-large")
+    assert caught.value.field == "embedding_model"
+    # a tenant's own key may use any model of an allowed hosted provider
+    assert gateway.complete(MESSAGES, model="gpt-4o", temperature=0, max_tokens=10, api_key=SECRET).text == "ok"
+    assert [call["model"] for call in sent] == ["gpt-4o-mini", "gpt-4o"]
+
+
+def test_platform_embedding_key_is_used_only_on_the_platform_path(sent) -> None:
+    gateway = LLMGateway(policy=ModelPolicy(platform_models=("text-embedding-3-small",)),
+                         platform_embedding_key="sk-platform-embeddings")
+    gateway.embed(["a"], model="text-embedding-3-small")
+    gateway.embed(["a"], model="text-embedding-3-large", api_key=SECRET)
+    assert [call.get("api_key") for call in sent] == ["sk-platform-embeddings", SECRET]
+
+
+def test_operator_endpoint_is_the_only_api_base_a_self_hosted_provider_gets(sent) -> None:
+    policy = ModelPolicy(tenant_providers=frozenset({"openai", "ollama_chat"}),
+                         endpoints={"ollama_chat": "http://ollama.internal:11434"}, platform_models=("ollama/*",))
+    gateway = LLMGateway(policy=policy)
+    gateway.complete(MESSAGES, model="ollama_chat/llama3", temperature=0, max_tokens=10, api_key=SECRET)
+    gateway.complete(MESSAGES, model="gpt-4o-mini", temperature=0, max_tokens=10, api_key=SECRET)
+    with pytest.raises(ModelNotAllowed):  # on the platform's list, but no endpoint was vetted for it
+        gateway.complete(MESSAGES, model="ollama/llama3", temperature=0, max_tokens=10)
+    assert [call.get("api_base") for call in sent] == ["http://ollama.internal:11434", None]

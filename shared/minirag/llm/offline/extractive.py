@@ -170,13 +170,16 @@ class ExtractiveAnswerer:
         prompt = next(
             (message_text(m) for m in reversed(messages) if m.get("role") == "user"), ""
         )
-        rewrite = _REWRITE_BLOCK.search(prompt)
-        if rewrite:
-            return Answer(self.rewrite(rewrite.group(1)), [])
+        # The structure `prompt_markup` writes: a rewrite request has a <rewrite> block and no context
+        # before it; an answer request's question follows its context. (Passages and questions cannot
+        # carry these tags, `markup.neutral` disarms them; this is the second line.)
         context = _CONTEXT_BLOCK.search(prompt)
+        rewrite = _REWRITE_BLOCK.search(prompt, 0, context.start() if context else len(prompt))
+        if rewrite:
+            return Answer(markup.restore(self.rewrite(rewrite.group(1))), [])
         if not context:
             return Answer(DONT_KNOW, [])
-        question_block = _QUESTION_BLOCK.search(prompt)
+        question_block = _QUESTION_BLOCK.search(prompt, context.end())
         question = (
             question_block.group(1)
             if question_block
@@ -237,7 +240,7 @@ class ExtractiveAnswerer:
                 continue
             seen.add(key)
             chosen.append((order, position, sentence))
-        text = " ".join(_cite(sentence, passages[order].number) for order, _, sentence in chosen)
+        text = markup.restore(" ".join(_cite(sentence, passages[order].number) for order, _, sentence in chosen))
         cited = list(dict.fromkeys(passages[order].number for order, _, _ in chosen))
         return Answer(text, cited)
 
