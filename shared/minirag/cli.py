@@ -56,9 +56,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def build_worker(template, settings):
     """The ingest worker for the template's SQS mapping, on the configured queue backend."""
-    from minirag.local.queue import IngestWorker, MemorySource, SqsSource
+    from minirag.local.queue import EmbeddedSource, IngestWorker, SqsSource
     from minirag.local.template import load_handler
-    from minirag.queue.publisher import get_memory_queue, resolve_queue_url
+    from minirag.queue.publisher import resolve_queue_url
 
     if not template.sqs_mappings:
         return None
@@ -67,7 +67,9 @@ def build_worker(template, settings):
     if settings.queue_backend == "sqs":
         source = SqsSource(resolve_queue_url(settings))
     else:
-        source = MemorySource(get_memory_queue(), settings.ingest_max_receive_count)
+        from minirag.queue.embedded import get_embedded_queue
+
+        source = EmbeddedSource(get_embedded_queue(), settings.ingest_max_receive_count)
     return IngestWorker(handler, source, batch_size=mapping.batch_size,
                         function_name=mapping.function.logical_id, timeout_seconds=mapping.function.timeout)
 
