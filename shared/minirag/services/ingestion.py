@@ -62,6 +62,7 @@ IN_PROGRESS = (SourceStatus.queued, SourceStatus.processing)
 MAX_EXTERNAL_ID = 512  # column sizes (db/models.py): PostgreSQL refuses longer values
 MAX_TITLE = 1024
 MAX_HEADING = 1024
+EMBED_BATCH = 64  # texts per embedding call; the worker checks between calls that the source is still wanted
 
 
 def document_id(source_id: uuid.UUID, version: int, position: int) -> uuid.UUID:
@@ -263,8 +264,9 @@ class IngestionService:
         texts = [f"{doc.title}\n{c.text}" if doc.title else c.text for _, doc, chunks in rows for c in chunks]
 
         if texts:
-            api_key = embedding_api_key(bot, self._settings)
-            vectors = self._gateway.embed(texts, model=bot.embedding_model, api_key=api_key)
+            vectors = self._embed(source.id, bot, version, texts)
+            if vectors is None:
+                return  # the source was deleted or re-requested meanwhile: nothing was written
             store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(vectors[0]))
             store.ensure_collection(len(vectors[0]))
             points: list[VectorPoint] = []
@@ -284,6 +286,27 @@ class IngestionService:
 
         if self._record_batch(source.id, bot, version, rows, len(texts)):
             self._retire_old_versions(source.id, bot, version)
+
+    def _embed(self, source_id: uuid.UUID, bot: BotProfile, version: int, texts: list[str]) -> list[list[float]] | None:
+        """Embed in batches of EMBED_BATCH texts, checking before each one after the first that the
+        version is still wanted: a deleted (or superseded, failed) source stops within one batch
+        instead of embedding the rest and throwing it away. None when it stopped."""
+        api_key = embedding_api_key(bot, self._settings)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            if start and not self._still_wanted(source_id, version):
+                logger.info("ingest cancelled: the source was deleted or superseded",
+                            extra={"source_id": str(source_id), "version": version,
+                                   "embedded": start, "texts": len(texts)})
+                metrics.add_metric(name="IngestCancelled", unit="Count", value=1)
+                return None
+            vectors += self._gateway.embed(texts[start:start + EMBED_BATCH], model=bot.embedding_model,
+                                           api_key=api_key)
+        return vectors
+
+    def _still_wanted(self, source_id: uuid.UUID, version: int) -> bool:
+        with self._scope.read():
+            return source_rows.version_wanted(self._scope, source_id, version, IN_PROGRESS)
 
     def _record_batch(self, source_id: uuid.UUID, bot: BotProfile, version: int,
                       rows: list[tuple[int, Any, list[Any]]], chunk_count: int) -> bool:
