@@ -46,7 +46,8 @@ def start_local_runner(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[byt
                         PUBLIC_BASE_URL=api)
     env.pop("QDRANT_PATH", None)
     runner = subprocess.Popen(
-        [sys.executable, "-m", "minirag.cli", "dev", "--port", str(port), "--template", str(ROOT / "template.yaml"), *args],
+        [sys.executable, "-m", "minirag.cli", "dev", "--port", str(port), "--template", str(ROOT / "template.yaml"),
+         *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
     )
     if not wait_until(lambda: httpx.get(f"{api}/openapi.json", timeout=2).status_code == 200, 60):

@@ -236,7 +236,6 @@ class IngestionService:
         record it."""
         from minirag.documents.chunking import chunk_document
         from minirag.documents.extract import extract_batch
-        from minirag.vectorstore.sparse import encode_document
 
         content = content or self._read(source)
         documents = extract_batch(content.data, filename=content.filename, content_type=content.content_type,
@@ -267,27 +266,34 @@ class IngestionService:
             vectors = self._embed(source.id, bot, version, texts)
             if vectors is None:
                 return  # the source was deleted or re-requested meanwhile: nothing was written
-            store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(vectors[0]))
-            store.ensure_collection(len(vectors[0]))
-            points: list[VectorPoint] = []
-            vector_iter = iter(vectors)
-            for position, doc, chunks in rows:
-                doc_id = document_id(source.id, version, position)
-                for chunk in chunks:
-                    sparse = encode_document(chunk.text if not doc.title else f"{doc.title}\n{chunk.text}")
-                    pid = point_id(source.id, version, position, chunk.index)
-                    points.append(VectorPoint(pid, next(vector_iter), sparse.indices, sparse.values, {
-                        "bot_profile_id": str(source.bot_profile_id), "source_id": str(source.id),
-                        "document_id": str(doc_id), "chunk_id": pid, "version": version,
-                        "position": chunk.index, "text": chunk.text, "title": doc.title, "filename": doc.filename,
-                        "external_id": doc.external_id, "heading": chunk.heading, "page": chunk.page,
-                    }))
-            store.upsert(points)
+            self._upsert(source, bot, version, rows, vectors)
 
         if self._record_batch(source.id, bot, version, rows, len(texts)):
             self._retire_old_versions(source.id, bot, version)
 
-    def _embed(self, source_id: uuid.UUID, bot: BotProfile, version: int, texts: list[str]) -> list[list[float]] | None:
+    def _upsert(self, source: Source, bot: BotProfile, version: int, rows: list[tuple[int, Any, list[Any]]],
+                vectors: list[list[float]]) -> None:
+        from minirag.vectorstore.sparse import encode_document
+
+        store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(vectors[0]))
+        store.ensure_collection(len(vectors[0]))
+        points: list[VectorPoint] = []
+        vector_iter = iter(vectors)
+        for position, doc, chunks in rows:
+            doc_id = document_id(source.id, version, position)
+            for chunk in chunks:
+                sparse = encode_document(chunk.text if not doc.title else f"{doc.title}\n{chunk.text}")
+                pid = point_id(source.id, version, position, chunk.index)
+                points.append(VectorPoint(pid, next(vector_iter), sparse.indices, sparse.values, {
+                    "bot_profile_id": str(source.bot_profile_id), "source_id": str(source.id),
+                    "document_id": str(doc_id), "chunk_id": pid, "version": version,
+                    "position": chunk.index, "text": chunk.text, "title": doc.title, "filename": doc.filename,
+                    "external_id": doc.external_id, "heading": chunk.heading, "page": chunk.page,
+                }))
+        store.upsert(points)
+
+    def _embed(self, source_id: uuid.UUID, bot: BotProfile, version: int,
+               texts: list[str]) -> list[list[float]] | None:
         """Embed in batches of EMBED_BATCH texts, checking before each one after the first that the
         version is still wanted: a deleted (or superseded, failed) source stops within one batch
         instead of embedding the rest and throwing it away. None when it stopped."""
