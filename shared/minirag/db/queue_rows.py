@@ -61,6 +61,13 @@ def delete_received(session: Session, message_ids: Iterable[str], receipt: str) 
         session.execute(delete(QueueMessage).where(QueueMessage.id.in_(ids), QueueMessage.receipt == receipt))
 
 
+def delete_from(session: Session, queue: str, message_ids: Iterable[str]) -> None:
+    """Delete these messages of a queue whoever holds them (dead letters that were redriven)."""
+    ids = [uuid.UUID(m) for m in message_ids]
+    if ids:
+        session.execute(delete(QueueMessage).where(QueueMessage.queue == queue, QueueMessage.id.in_(ids)))
+
+
 def set_visible_at(session: Session, message_ids: Iterable[str], receipt: str, visible_at: datetime) -> None:
     """Change visibility of messages this delivery holds: extend the lease (heartbeat) or make them
     visible again (a failed record, an interrupted batch)."""

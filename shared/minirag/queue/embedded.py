@@ -119,6 +119,10 @@ class EmbeddedQueue:
             _arrived.notify_all()
         return moved
 
+    def remove_dead_letters(self, message_ids: Iterable[str]) -> None:
+        with self._unit() as session:
+            queue_rows.delete_from(session, self.dead_letter_name, list(message_ids))
+
     def mentions(self, needles: Iterable[str]) -> set[str]:
         """Which of these ids (source ids) some queued or in-flight message names."""
         with self._unit(write=False) as session:

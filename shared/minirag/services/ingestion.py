@@ -449,4 +449,16 @@ class IngestionService:
             source_rows.delete_version_rows(self._scope, source.id)
         if source.object_key:
             self._storage.delete(source.object_key)
+        with self._scope.write():  # last: a purge interrupted before here is found and finished later
+            locked = source_rows.lock_source(self._scope, source.id)
+            if locked is not None and not locked.is_active:
+                locked.purged_at = utcnow()
         logger.info("source purged", extra={"source_id": str(source.id)})
+
+    def purge(self, source_id: uuid.UUID) -> None:
+        """Remove a deactivated source's vectors, rows and file now (`minirag purge-inactive`)."""
+        with self._scope.read():
+            source = self._scope.find(Source, source_id)
+        if source is not None:
+            self._purge(IngestMessage(tenant_id=self._scope.tenant_id, source_id=source_id,
+                                      version=max(1, source.version), kind="purge"))
