@@ -24,10 +24,11 @@ from minirag.db.models import QueueMessage
 def send(session: Session, queue: str, messages: Iterable[tuple[str | None, str]], now: datetime) -> list[str]:
     """Add (group_id, body) messages, visible at once; returns their message ids."""
     ids = []
-    for group_id, body in messages:
+    for n, (group_id, body) in enumerate(messages):
         message_id = uuid.uuid4()
+        sent = now + timedelta(microseconds=n)  # first in, first out within one publish too
         session.add(QueueMessage(id=message_id, queue=queue, group_id=group_id, body=body, receive_count=0,
-                                 sent_at=now, visible_at=now))
+                                 sent_at=sent, visible_at=now))
         ids.append(str(message_id))
     session.flush()
     return ids
