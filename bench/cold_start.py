@@ -120,7 +120,7 @@ def seed(seed_file: Path, ingest_messages: int) -> None:
     sys.path.insert(0, str(ROOT))
     from bench.inprocess import InProcessApi
     from minirag.db.migrate import upgrade
-    from minirag.queue.publisher import get_memory_queue
+    from minirag.queue.embedded import get_embedded_queue
     from minirag.settings import get_settings
 
     upgrade(get_settings().resolved_database_url)
@@ -141,7 +141,7 @@ def seed(seed_file: Path, ingest_messages: int) -> None:
                 "content": f"# Note {n}\n\nParcel {n} ships within {n + 2} days."}
         extra = api.ok("POST", "/v1/sources", note, token)
         api.ok("POST", f"/v1/sources/{extra['id']}/ingest", token=token)
-    messages = [m.body for m in get_memory_queue().receive(max_messages=ingest_messages)]
+    messages = [m.body for m in get_embedded_queue().receive(max_messages=ingest_messages)]
     template = api.template
     functions = {
         logical_id: {"code_uri": spec.code_uri, "handler": spec.handler,
@@ -167,7 +167,7 @@ def _environment(data_dir: Path, embedding_model: str) -> dict[str, str]:
         "ENVIRONMENT": "local", "DATA_DIR": str(data_dir), "DATABASE_URL": f"sqlite:///{data_dir / 'bench.db'}",
         "QDRANT_PATH": str(data_dir / "qdrant"), "JWT_SECRET": "bench-" + "x" * 40,
         "FERNET_KEYS": Fernet.generate_key().decode(), "EMBEDDING_MODEL": embedding_model,
-        "DEFAULT_CHAT_MODEL": "local/extractive", "QUEUE_BACKEND": "memory", "STORAGE_BACKEND": "local",
+        "DEFAULT_CHAT_MODEL": "local/extractive", "QUEUE_BACKEND": "embedded", "STORAGE_BACKEND": "local",
         "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONDONTWRITEBYTECODE": "",
     })

@@ -50,7 +50,6 @@ def reset_caches() -> None:
     reset_engine()
     fernet.reset_cache()
     publisher.get_publisher.cache_clear()
-    publisher.get_memory_queue().clear()
     uploads.get_storage.cache_clear()
     from minirag.llm import gateway as factory
 

@@ -36,9 +36,9 @@ def wait_until(check: Callable[[], bool], seconds: float) -> bool:
     return False
 
 
-def start_local_runner(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_local_runner(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
     """The runner with the vector store on disk (as `make dev` has it) and the fast offline embedder;
-    returns once its OpenAPI document answers."""
+    returns once its OpenAPI document answers. The same `tmp_path` again is a restart on the same data."""
     port = free_port()
     api = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
@@ -46,7 +46,8 @@ def start_local_runner(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
                         PUBLIC_BASE_URL=api)
     env.pop("QDRANT_PATH", None)
     runner = subprocess.Popen(
-        [sys.executable, "-m", "minirag.cli", "dev", "--port", str(port), "--template", str(ROOT / "template.yaml")],
+        [sys.executable, "-m", "minirag.cli", "dev", "--port", str(port), "--template", str(ROOT / "template.yaml"),
+         *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
     )
     if not wait_until(lambda: httpx.get(f"{api}/openapi.json", timeout=2).status_code == 200, 60):

@@ -1,5 +1,6 @@
-"""`minirag dev | migrate | drain | bootstrap-aws | rotate-keys | create-tenant | invite | set-limits`:
-the local entry points (`make dev` runs `minirag dev`) and the operator's commands."""
+"""`minirag dev | migrate | drain | reconcile | redrive-dlq | purge-inactive | bootstrap-aws | rotate-keys |
+create-tenant | invite | set-limits`: the local entry points (`make dev` runs `minirag dev`) and the
+operator's commands."""
 
 from __future__ import annotations
 
@@ -77,9 +78,9 @@ def _adopt_shared_vectors(settings) -> None:
 
 def build_worker(template, settings):
     """The ingest worker for the template's SQS mapping, on the configured queue backend."""
-    from minirag.local.queue import IngestWorker, MemorySource, SqsSource
+    from minirag.local.queue import EmbeddedSource, IngestWorker, SqsSource
     from minirag.local.template import load_handler
-    from minirag.queue.publisher import get_memory_queue, resolve_queue_url
+    from minirag.queue.publisher import resolve_queue_url
 
     if not template.sqs_mappings:
         return None
@@ -88,7 +89,9 @@ def build_worker(template, settings):
     if settings.queue_backend == "sqs":
         source = SqsSource(resolve_queue_url(settings))
     else:
-        source = MemorySource(get_memory_queue(), settings.ingest_max_receive_count)
+        from minirag.queue.embedded import get_embedded_queue
+
+        source = EmbeddedSource(get_embedded_queue(), settings.ingest_max_receive_count)
     return IngestWorker(handler, source, batch_size=mapping.batch_size,
                         function_name=mapping.function.logical_id, timeout_seconds=mapping.function.timeout)
 
@@ -115,6 +118,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
     worker = None if args.no_worker else build_worker(template, settings)
     if worker is not None:
         worker.start()
+    scheduler = None
+    if not args.no_worker and template.schedules:
+        from minirag.local.schedule import Scheduler
+
+        scheduler = Scheduler(template)  # the reconciler: at start-up, then at its template rate
+        scheduler.start()
     base = f"http://{args.host}:{args.port}"
     print(f"MiniRAG API listening on {base}  (OpenAPI docs: {base}/docs, spec: {base}/openapi.json)")
     print(f"  database: {settings.resolved_database_url.split('@')[-1]}  vectors: "
@@ -124,8 +133,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
         # Ctrl-C: open connections get one second, in-flight ingest messages are left to be redelivered.
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=1)
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if worker is not None:
-            worker.stop(timeout=0.5)  # a batch still running is abandoned: its messages are not acknowledged
+            worker.stop(timeout=0.5)  # a batch still running is abandoned: its messages go back to the queue
         _close_vector_stores()
     return 0
 
@@ -154,6 +165,98 @@ def cmd_drain(args: argparse.Namespace) -> int:
     worker = build_worker(load_template(args.template), get_settings())
     processed = worker.drain() if worker else 0
     print(f"processed {processed} ingest messages")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Run the reconciler once, as its schedule does."""
+    from minirag.local.schedule import Scheduler
+    from minirag.local.template import load_template
+
+    _prepare(args)
+    template = load_template(args.template)
+    if not template.schedules:
+        print("error: template.yaml has no Schedule function", file=sys.stderr)
+        return 2
+    Scheduler(template).run_all_once()
+    print("reconciled")
+    return 0
+
+
+def _reconcile_service():
+    from minirag.db.engine import get_session_factory
+    from minirag.db.sweep import Sweep
+    from minirag.queue.publisher import get_publisher
+    from minirag.services.reconcile import ReconcileService
+    from minirag.settings import get_settings
+
+    return ReconcileService(Sweep(get_session_factory()), get_settings(), publisher=get_publisher())
+
+
+def cmd_redrive_dlq(args: argparse.Namespace) -> int:
+    """Dead letters back to work (SQS DLQ or the embedded one); failed versions are ingested again."""
+    from minirag.settings import get_settings
+
+    _prepare(args)
+    settings = get_settings()
+    service = _reconcile_service()
+    if settings.queue_backend == "sqs":
+        handled, skipped = _redrive_sqs(service, settings, args.dlq_url)
+    else:
+        from minirag.queue.embedded import get_embedded_queue
+
+        queue = get_embedded_queue()
+        dead = queue.dead_letters
+        report = service.redrive([m.body for m in dead])
+        done = set(report.requeued)
+        queue.remove_dead_letters([m.message_id for m in dead if m.body in done])
+        handled, skipped = len(report.requeued), len(report.skipped)
+    print(f"redrove {handled} dead letters" + (f"; {skipped} are not ingest messages and stay in the DLQ"
+                                               if skipped else ""))
+    return 0
+
+
+def _redrive_sqs(service, settings, dlq_url: str | None) -> tuple[int, int]:
+    import boto3
+
+    client = boto3.client("sqs")
+    url = dlq_url or client.get_queue_url(QueueName=settings.ingest_dlq_name)["QueueUrl"]
+    handled = skipped = 0
+    while True:
+        messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                          VisibilityTimeout=300).get("Messages", [])
+        if not messages:
+            return handled, skipped
+        report = service.redrive([m["Body"] for m in messages])
+        done = set(report.requeued)
+        for m in messages:
+            if m["Body"] in done:
+                client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        handled += len(report.requeued)
+        skipped += len(report.skipped)
+
+
+def cmd_purge_inactive(args: argparse.Namespace) -> int:
+    """Remove vectors, rows and files of deactivated sources whose purge never completed."""
+    from minirag.db.engine import get_session_factory
+    from minirag.db.sweep import Sweep
+    from minirag.llm.gateway import get_gateway
+    from minirag.queue.publisher import get_publisher
+    from minirag.services.ingestion import IngestionService
+    from minirag.settings import get_settings
+    from minirag.storage.uploads import get_storage
+    from minirag.vectorstore.indexes import QdrantIndexes
+
+    _prepare(args)
+    settings = get_settings()
+    sweep = Sweep(get_session_factory())
+    refs = sweep.unpurged_sources()
+    for tenant_id, source_id in refs:
+        with sweep.tenant_scope(tenant_id) as scope:
+            IngestionService(scope, settings, gateway=get_gateway(), storage=get_storage(), publisher=get_publisher(),
+                             indexes=QdrantIndexes.from_settings(settings)).purge(source_id)
+    _close_vector_stores()
+    print(f"purged {len(refs)} inactive sources")
     return 0
 
 
@@ -291,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     dev.add_argument("--template", default=None, help="path to template.yaml")
-    dev.add_argument("--no-worker", action="store_true", help="do not drain the ingest queue")
+    dev.add_argument("--no-worker", action="store_true", help="do not drain the ingest queue (nor run the reconciler)")
     dev.add_argument("--log-level", default="warning")
     dev.set_defaults(func=cmd_dev)
     migrate = sub.add_parser("migrate", help="apply database migrations")
@@ -299,6 +402,15 @@ def main(argv: list[str] | None = None) -> int:
     drain = sub.add_parser("drain", help="process queued ingest messages and exit")
     drain.add_argument("--template", default=None)
     drain.set_defaults(func=cmd_drain)
+    reconcile = sub.add_parser("reconcile", help="run the reconciler once (re-enqueue or fail stuck sources)")
+    reconcile.add_argument("--template", default=None)
+    reconcile.set_defaults(func=cmd_reconcile)
+    redrive = sub.add_parser("redrive-dlq", help="move dead letters back to work (SQS or the embedded queue)")
+    redrive.add_argument("--dlq-url", default=None, help="SQS: the DLQ URL (default: looked up from INGEST_DLQ_NAME)")
+    redrive.set_defaults(func=cmd_redrive_dlq)
+    purge = sub.add_parser("purge-inactive", help="remove vectors, rows and files of deactivated sources whose "
+                                                  "purge was lost")
+    purge.set_defaults(func=cmd_purge_inactive)
     boot = sub.add_parser("bootstrap-aws", help="create the ingest queue, DLQ and upload bucket (LocalStack, "
                                                 "moto: AWS_ENDPOINT_URL) and apply migrations")
     boot.add_argument("--no-migrate", action="store_true", help="only the queue, DLQ and bucket")

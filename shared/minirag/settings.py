@@ -55,13 +55,17 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=60, gt=0)
     llm_max_retries: int = Field(default=3, ge=0, le=10)
 
-    # Queue: "memory" is the in-process queue the local runner drains; "sqs" uses boto3 (AWS_ENDPOINT_URL).
-    queue_backend: Literal["memory", "sqs"] = "memory"
+    # Queue: "embedded" is the durable queue table in the app database that the local runner drains
+    # ("memory", its old name, means the same); "sqs" uses boto3 (AWS_ENDPOINT_URL).
+    queue_backend: Literal["embedded", "sqs"] = "embedded"
     ingest_queue_url: str | None = None
     ingest_queue_name: str = "minirag-ingest"
     ingest_dlq_name: str = "minirag-ingest-dlq"
     ingest_max_receive_count: int = Field(default=3, ge=1, le=1000)
     ingest_batch_documents: int = Field(default=64, ge=1, le=10000)
+    # The reconciler: a source queued/processing this long without progress and with no live message
+    # is re-enqueued once, then failed with a reason.
+    ingest_stuck_after_seconds: int = Field(default=3600, ge=0)
 
     # Upload storage: "local" stores under data_dir/uploads; "s3" uses boto3 (AWS_ENDPOINT_URL).
     storage_backend: Literal["local", "s3"] = "local"
@@ -133,6 +137,11 @@ class Settings(BaseSettings):
     def _tenant_providers_are_safe(self) -> "Settings":
         check_model_settings(self.model_providers, self.model_endpoints)
         return self
+
+    @field_validator("queue_backend", mode="before")
+    @classmethod
+    def _old_queue_name(cls, value: object) -> object:
+        return "embedded" if value == "memory" else value
 
     @field_validator("database_url")
     @classmethod

@@ -285,7 +285,7 @@ def test_deactivate_bot_profile_hides_it_and_its_sources(api, tenant_a):
 
 def test_deactivate_bot_profile_enqueues_purge_of_its_sources(api, tenant_a):
     # Given a bot profile with a source
-    from minirag.queue.publisher import get_memory_queue
+    from minirag.queue.embedded import get_embedded_queue
 
     bot = make_bot_profile(api, tenant_a)
     source = make_source(api, tenant_a, bot["id"])
@@ -294,7 +294,7 @@ def test_deactivate_bot_profile_enqueues_purge_of_its_sources(api, tenant_a):
     assert api.delete(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token).status == 204
 
     # Then a purge message for the source is queued
-    bodies = [json.loads(m.body) for m in get_memory_queue().receive(10)]
+    bodies = [json.loads(m.body) for m in get_embedded_queue().receive(10)]
     assert [(b["kind"], b["source_id"], b["tenant_id"]) for b in bodies] == [("purge", source["id"], tenant_a.id)]
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 from minirag.documents.formats import CONTENT_TYPE_KINDS, EXTENSION_KINDS, detect_kind
-from minirag.queue.publisher import get_memory_queue
+from minirag.queue.embedded import get_embedded_queue
 from minirag.settings import get_settings
 from minirag.storage.uploads import LOCAL_UPLOAD_PATH, get_storage
 from tests.assertions import assert_error
@@ -20,7 +20,7 @@ MISSING_ID = "00000000-0000-4000-8000-000000000000"
 
 
 def _queued_messages() -> list[dict]:
-    return [json.loads(m.body) for m in get_memory_queue().receive(100)]
+    return [json.loads(m.body) for m in get_embedded_queue().receive(100)]
 
 
 def _simulate_upload(upload: dict, data: bytes) -> None:
@@ -395,14 +395,14 @@ def test_ingest_upload_larger_than_upload_max_bytes_returns_413(api, tenant_a, b
 def test_ingest_when_queue_is_down_returns_502_and_marks_source_failed(api, tenant_a, bot, monkeypatch):
     # Given a text source, and a queue that refuses messages
     from minirag.errors import UpstreamUnavailable
-    from minirag.queue.publisher import MemoryPublisher
+    from minirag.queue.publisher import EmbeddedPublisher
 
     source = make_source(api, tenant_a, bot["id"])
 
     def refuse(self, messages):
         raise UpstreamUnavailable("could not enqueue the ingest request; try again")
 
-    monkeypatch.setattr(MemoryPublisher, "publish", refuse)
+    monkeypatch.setattr(EmbeddedPublisher, "publish", refuse)
 
     # When ingestion is requested
     response = api.post(f"/v1/sources/{source['id']}/ingest", token=tenant_a.token)

@@ -91,9 +91,9 @@ def test_only_functions_that_need_them_touch_the_queue_and_bucket():
     senders = {k for k, fn in FUNCTIONS.items() if grants(fn, "IngestQueue")}
     uploaders = {k for k, fn in FUNCTIONS.items() if grants(fn, "UploadBucket")}
 
-    # Then exactly the sources, bot profiles (purges) and ingest (fan-out) functions send,
-    # and only sources (presign, check) and ingest (read, delete) touch uploads
-    assert senders == {"SourcesFunction", "BotProfilesFunction", "IngestFunction"}
+    # Then exactly the sources, bot profiles (purges), ingest (fan-out) and reconciler (re-enqueue)
+    # functions send, and only sources (presign, check) and ingest (read, delete) touch uploads
+    assert senders == {"SourcesFunction", "BotProfilesFunction", "IngestFunction", "ReconcileFunction"}
     assert uploaders == {"SourcesFunction", "IngestFunction"}
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from minirag.db.engine import get_engine
 from minirag.local.template import load_template
-from minirag.queue.publisher import get_memory_queue
+from minirag.queue.embedded import get_embedded_queue
 from tests.assertions import assert_error
 from tests.factories import make_bot_profile, make_source
 
@@ -141,7 +141,7 @@ def world(api, tenant_a) -> World:
     chat = api.post("/v1/chat", {"bot_profile_id": bot["id"], "message": "When does the office open?"},
                     token=tenant_a.token)
     assert chat.status == 200, chat.body
-    get_memory_queue().clear()
+    get_embedded_queue().clear()
     return World({"bot": bot["id"], "text_source": text_source["id"], "upload_source": upload_source["id"],
                   "api_token": tenant_a.api_token_id, "chat": chat.json["chat_id"]})
 
@@ -228,7 +228,7 @@ def test_tenant_b_call_on_tenant_a_data_reveals_and_changes_nothing(api, tenant_
     assert snapshot(api, tenant_a, world) == before
     if not isinstance(check, OwnCreate):
         assert _row_counts() == counts_before
-    assert [m.body for m in get_memory_queue().receive(100) if tenant_a.id in m.body] == []
+    assert [m.body for m in get_embedded_queue().receive(100) if tenant_a.id in m.body] == []
 
 
 def _check_foreign_id(api, tenant_b, world: World, route_key: str, check: ForeignId) -> None:

@@ -40,3 +40,37 @@ def test_ctrl_c_after_an_ingest_stops_quietly_within_seconds(tmp_path: Path) -> 
     assert runner.returncode == 0
     assert b"Traceback" not in stderr
     assert stopped_after < 6, f"took {stopped_after:.1f} s to stop"
+
+
+def _tenant_with_source(api: str, content: str) -> tuple[dict[str, str], str]:
+    token = httpx.post(f"{api}/v1/tenants", json={
+        "tenant_name": "Acme", "tenant_slug": "acme", "owner_email": "o@acme.example",
+        "owner_password": "correct horse battery"}, timeout=10).json()["raw_token"]
+    auth = {"authorization": f"Bearer {token}"}
+    bot = httpx.post(f"{api}/v1/bot-profiles", json={"name": "S"}, headers=auth, timeout=10).json()
+    source = httpx.post(f"{api}/v1/sources", headers=auth, timeout=10, json={
+        "bot_profile_id": bot["id"], "name": "H", "source_type": "text", "content": content}).json()
+    return auth, source["id"]
+
+
+def test_accepted_ingest_survives_kill_9_and_finishes_after_restart(tmp_path: Path) -> None:
+    # Given a runner whose worker is not draining yet, and an ingest it accepted (202, queued)
+    runner, api = start_local_runner(tmp_path, "--no-worker")
+    try:
+        auth, source_id = _tenant_with_source(api, "# Refunds\n\nRefunds take 14 days.")
+        assert httpx.post(f"{api}/v1/sources/{source_id}/ingest", headers=auth, timeout=10).status_code == 202
+
+        # When the process is killed without any chance to clean up
+        runner.send_signal(signal.SIGKILL)
+        runner.communicate(timeout=15)
+    finally:
+        stop(runner)
+
+    # Then a restarted runner on the same data finds the work and finishes it
+    runner, api = start_local_runner(tmp_path)
+    try:
+        assert wait_until(lambda: httpx.get(f"{api}/v1/sources/{source_id}", headers=auth,
+                                             timeout=5).json()["status"] == "ready", 60)
+        assert httpx.get(f"{api}/v1/sources/{source_id}", headers=auth, timeout=5).json()["progress"]["chunks"] == 1
+    finally:
+        stop(runner)

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from minirag.local.server import build_local_app
 from minirag.local.template import TemplateError, load_template, parse_template
-from minirag.queue.publisher import get_memory_queue
+from minirag.queue.embedded import get_embedded_queue
 from minirag.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -324,7 +324,7 @@ def test_curl_flow_over_loopback_queues_ingest(live_server):
         assert ingest.status_code == 202, ingest.text
         listed = http.get("/v1/sources", params={"status": "queued"}, headers=auth)
         assert [s["id"] for s in listed.json()["data"]] == [source.json()["id"]]
-        assert len(get_memory_queue()) == 1
+        assert len(get_embedded_queue()) == 1
         for response in (boot, bot, source, ingest, listed):
             assert response.headers.get("x-request-id")
         # And errors over the wire keep the envelope

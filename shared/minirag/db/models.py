@@ -177,6 +177,10 @@ class Source(TenantOwned, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The reconciler re-enqueues a stuck version once (then records it here) and fails it the next time.
+    requeued_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Set when a deactivated source's vectors, rows and file are gone (`minirag purge-inactive` finds the rest).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Document(TenantOwned, Base):
@@ -293,3 +297,24 @@ class SignupInvite(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)  # the tenant it created
+
+
+# --- The embedded queue --------------------------------------------------------------------------
+
+
+class QueueMessage(Base):
+    """One message of the embedded (durable) queue: what SQS keeps for a message. Not tenant-owned:
+    the queue is infrastructure, and its bodies are trusted only as far as the scoped load they lead
+    to. `group_id` (the tenant) drives round-robin receives, like MessageGroupId on an SQS fair queue."""
+
+    __tablename__ = "queue_message"
+    __table_args__ = (Index(None, "queue", "visible_at"), Index(None, "queue", "group_id", "sent_at"))
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    receive_count: Mapped[int] = mapped_column(Integer, default=0)
+    receipt: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    visible_at: Mapped[datetime] = mapped_column(UTCDateTime)

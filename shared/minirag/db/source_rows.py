@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import Integer, delete, func, literal_column, select
 
-from minirag.db.models import Chunk, Document, Source
+from minirag.db.models import Chunk, Document, Source, SourceStatus
 from minirag.db.scope import TenantScope
 
 
@@ -19,6 +19,15 @@ def lock_source(scope: TenantScope, source_id: uuid.UUID) -> Source | None:
     """The source row, reloaded and locked until the transaction ends (None when gone): counters
     and status change only under this lock, so concurrent slices count exactly."""
     return scope.find(Source, source_id, for_update=True)
+
+
+def version_wanted(scope: TenantScope, source_id: uuid.UUID, version: int, statuses: Iterable[SourceStatus]) -> bool:
+    """Whether the source is still active, at this version and in one of `statuses`: read as
+    columns, so a Source already in the session's identity map cannot answer from stale state."""
+    stmt = select(Source.is_active, Source.version, Source.status).where(Source.tenant_id == scope.tenant_id,
+                                                                         Source.id == source_id)
+    row = scope.execute(stmt).first()
+    return row is not None and bool(row[0]) and row[1] == version and row[2] in set(statuses)
 
 
 def _version_rows(scope: TenantScope, model: type[Document] | type[Chunk], source_id: uuid.UUID, *,

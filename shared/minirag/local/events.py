@@ -144,3 +144,11 @@ def response_body_bytes(response: dict[str, Any]) -> bytes:
     if response.get("isBase64Encoded"):
         return base64.b64decode(body)
     return body.encode("utf-8")
+
+
+def scheduled_event(rule_name: str = "minirag-schedule") -> dict[str, Any]:
+    """The EventBridge "Scheduled Event" a Schedule-triggered function receives."""
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "000000000000", "time": now, "region": "us-east-1",
+            "resources": [f"arn:aws:events:us-east-1:000000000000:rule/{rule_name}"], "detail": {}}

@@ -102,7 +102,7 @@ def sandbox_environment(environ: MutableMapping[str, str], data_dir: Path, **ove
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "QDRANT_PATH": ":memory:",
-        "QUEUE_BACKEND": "memory",
+        "QUEUE_BACKEND": "embedded",
         "STORAGE_BACKEND": "local",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         **overrides,

@@ -83,6 +83,26 @@ class SqsMapping:
     reports_batch_item_failures: bool
 
 
+@dataclass(frozen=True)
+class ScheduleMapping:
+    """A `Schedule` event: EventBridge invokes the function every `rate_seconds`."""
+
+    function: FunctionSpec
+    event_name: str
+    rate_seconds: int
+
+
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+def _rate_seconds(expression: str) -> int:
+    """`rate(5 minutes)` -> 300 (the runner has no cron; a cron() schedule is a start-up error)."""
+    found = re.fullmatch(r"rate\((\d+)\s+(\w+)\)", expression.strip())
+    if not found or found.group(2) not in _RATE_UNITS:
+        raise TemplateError(f"schedule {expression!r}: the local runner understands rate(N minutes|hours|days)")
+    return int(found.group(1)) * _RATE_UNITS[found.group(2)]
+
+
 @dataclass
 class Template:
     root: Path
@@ -90,6 +110,7 @@ class Template:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     routes: list[HttpRoute] = field(default_factory=list)
     sqs_mappings: list[SqsMapping] = field(default_factory=list)
+    schedules: list[ScheduleMapping] = field(default_factory=list)
 
     def match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
         """Most specific match first: literal segments beat parameters (as API Gateway does)."""
@@ -145,6 +166,9 @@ def parse_template(path: Path) -> Template:
                     int(event_props.get("MaximumBatchingWindowInSeconds", 0)),
                     "ReportBatchItemFailures" in (event_props.get("FunctionResponseTypes") or []),
                 ))
+            elif event.get("Type") == "Schedule":
+                template.schedules.append(ScheduleMapping(spec, event_name,
+                                                          _rate_seconds(str(event_props["Schedule"]))))
     return template
 
 

@@ -66,6 +66,7 @@ IN_PROGRESS = (SourceStatus.queued, SourceStatus.processing)
 MAX_EXTERNAL_ID = 512  # column sizes (db/models.py): PostgreSQL refuses longer values
 MAX_TITLE = 1024
 MAX_HEADING = 1024
+EMBED_BATCH = 64  # texts per embedding call; the worker checks between calls that the source is still wanted
 
 
 def document_id(source_id: uuid.UUID, version: int, position: int) -> uuid.UUID:
@@ -299,7 +300,6 @@ class IngestionService:
                        rows: list[Row] | None = None) -> None:
         """Read, extract, chunk (unless the plan did: `rows`), embed and index one slice (no
         transaction is open meanwhile), then record it."""
-        from minirag.vectorstore.sparse import encode_document
 
         if rows is None:
             rows = self._extract_rows(source, bot, self._read(source), start, stop)
@@ -310,24 +310,10 @@ class IngestionService:
         self._check_quota(source.id, version, documents=len(rows), chunks=len(texts))
 
         if texts:
-            api_key = embedding_api_key(bot)
-            vectors = self._gateway.embed(texts, model=bot.embedding_model, api_key=api_key)
-            store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(vectors[0]))
-            store.ensure_collection(len(vectors[0]))
-            points: list[VectorPoint] = []
-            vector_iter = iter(vectors)
-            for position, doc, chunks in rows:
-                doc_id = document_id(source.id, version, position)
-                for chunk in chunks:
-                    sparse = encode_document(chunk.text if not doc.title else f"{doc.title}\n{chunk.text}")
-                    pid = point_id(source.id, version, position, chunk.index)
-                    points.append(VectorPoint(pid, next(vector_iter), sparse.indices, sparse.values, {
-                        "bot_profile_id": str(source.bot_profile_id), "source_id": str(source.id),
-                        "document_id": str(doc_id), "chunk_id": pid, "version": version,
-                        "position": chunk.index, "text": chunk.text, "title": doc.title, "filename": doc.filename,
-                        "external_id": doc.external_id, "heading": chunk.heading, "page": chunk.page,
-                    }))
-            store.upsert(points)
+            vectors = self._embed(source.id, bot, version, texts)
+            if vectors is None:
+                return  # the source was deleted or re-requested meanwhile: nothing was written
+            self._upsert(source, bot, version, rows, vectors)
 
         if self._record_batch(source.id, bot, version, rows, len(texts)):
             self._retire_old_versions(source.id, bot, version)
@@ -347,6 +333,49 @@ class IngestionService:
         except RateLimited as exc:
             reason = exc.details[0]["reason"] if exc.details else exc.message
             raise PermanentIngestError(f"{exc.message}: {reason}; nothing of this version was kept") from None
+
+    def _upsert(self, source: Source, bot: BotProfile, version: int, rows: list[tuple[int, Any, list[Any]]],
+                vectors: list[list[float]]) -> None:
+        from minirag.vectorstore.sparse import encode_document
+
+        store = self._indexes.for_model(self._scope.tenant_id, bot.embedding_model, len(vectors[0]))
+        store.ensure_collection(len(vectors[0]))
+        points: list[VectorPoint] = []
+        vector_iter = iter(vectors)
+        for position, doc, chunks in rows:
+            doc_id = document_id(source.id, version, position)
+            for chunk in chunks:
+                sparse = encode_document(chunk.text if not doc.title else f"{doc.title}\n{chunk.text}")
+                pid = point_id(source.id, version, position, chunk.index)
+                points.append(VectorPoint(pid, next(vector_iter), sparse.indices, sparse.values, {
+                    "bot_profile_id": str(source.bot_profile_id), "source_id": str(source.id),
+                    "document_id": str(doc_id), "chunk_id": pid, "version": version,
+                    "position": chunk.index, "text": chunk.text, "title": doc.title, "filename": doc.filename,
+                    "external_id": doc.external_id, "heading": chunk.heading, "page": chunk.page,
+                }))
+        store.upsert(points)
+
+    def _embed(self, source_id: uuid.UUID, bot: BotProfile, version: int,
+               texts: list[str]) -> list[list[float]] | None:
+        """Embed in batches of EMBED_BATCH texts, checking before each one after the first that the
+        version is still wanted: a deleted (or superseded, failed) source stops within one batch
+        instead of embedding the rest and throwing it away. None when it stopped."""
+        api_key = embedding_api_key(bot)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            if start and not self._still_wanted(source_id, version):
+                logger.info("ingest cancelled: the source was deleted or superseded",
+                            extra={"source_id": str(source_id), "version": version,
+                                   "embedded": start, "texts": len(texts)})
+                metrics.add_metric(name="IngestCancelled", unit="Count", value=1)
+                return None
+            vectors += self._gateway.embed(texts[start:start + EMBED_BATCH], model=bot.embedding_model,
+                                           api_key=api_key)
+        return vectors
+
+    def _still_wanted(self, source_id: uuid.UUID, version: int) -> bool:
+        with self._scope.read():
+            return source_rows.version_wanted(self._scope, source_id, version, IN_PROGRESS)
 
     def _record_batch(self, source_id: uuid.UUID, bot: BotProfile, version: int,
                       rows: list[tuple[int, Any, list[Any]]], chunk_count: int) -> bool:
@@ -485,4 +514,16 @@ class IngestionService:
             source_rows.delete_version_rows(self._scope, source.id)
         if source.object_key:
             self._storage.delete(source.object_key)
+        with self._scope.write():  # last: a purge interrupted before here is found and finished later
+            locked = source_rows.lock_source(self._scope, source.id)
+            if locked is not None and not locked.is_active:
+                locked.purged_at = utcnow()
         logger.info("source purged", extra={"source_id": str(source.id)})
+
+    def purge(self, source_id: uuid.UUID) -> None:
+        """Remove a deactivated source's vectors, rows and file now (`minirag purge-inactive`)."""
+        with self._scope.read():
+            source = self._scope.find(Source, source_id)
+        if source is not None:
+            self._purge(IngestMessage(tenant_id=self._scope.tenant_id, source_id=source_id,
+                                      version=max(1, source.version), kind="purge"))

@@ -205,6 +205,6 @@ class SourceService:
         try:
             self._publisher.publish(messages)
         except UpstreamUnavailable:
-            # The deactivation stands (retrieval already ignores inactive sources); the vectors stay
-            # until a purge runs for this source again: no sweeper does that yet.
+            # The deactivation stands (retrieval already ignores inactive sources); the reconciler
+            # re-sends the purge (purged_at is unset), or `minirag purge-inactive` runs it.
             logger.warning("purge not enqueued", extra={"source_ids": [str(s.id) for s in sources]})

@@ -105,10 +105,13 @@ def ingest_message(tenant, source: dict[str, Any], **overrides: Any) -> str:
 
 
 def take_queued() -> list[str]:
-    """Remove and return every body waiting on the in-process queue."""
-    from minirag.queue.publisher import get_memory_queue
+    """Remove and return every body waiting on the embedded queue."""
+    from minirag.queue.embedded import get_embedded_queue
 
-    return [m.body for m in get_memory_queue().receive(10_000)]
+    queue = get_embedded_queue()
+    messages = queue.receive(10_000)
+    queue.delete(messages)
+    return [m.body for m in messages]
 
 
 def event_for(*bodies: str, receive_count: int = 1) -> tuple[dict[str, Any], list[str]]:

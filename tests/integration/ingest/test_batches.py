@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from minirag.queue.publisher import get_memory_queue
+from minirag.queue.embedded import get_embedded_queue
 from tests.factories import make_bot_profile
 from tests.integration.ingest.support import (
     assert_consistent,
@@ -140,7 +140,7 @@ def test_ingest_jsonl_with_bad_line_fails_once_naming_the_line(api, tenant_a, bo
     failed = get_source(api, tenant_a, created["id"])
     assert failed["status"] == "failed"
     assert failed["last_error"].startswith("line 7: invalid JSON")
-    assert get_memory_queue().dead_letters == []
+    assert get_embedded_queue().dead_letters == []
     assert documents(tenant_a, created["id"]) == []
     assert retrieve(api, tenant_a, bot["id"], "topic1", mode="sparse") == []
 
@@ -178,17 +178,17 @@ def test_ingest_archive_without_supported_files_fails_once_when_planning(api, te
     assert failed["status"] == "failed"
     assert failed["last_error"].startswith("the archive contains no supported files")
     assert get_source(api, tenant_a, created["id"]) == failed
-    assert take_queued() == [] and get_memory_queue().dead_letters == []
+    assert take_queued() == [] and get_embedded_queue().dead_letters == []
 
 
 def test_ingest_fan_out_publish_failure_retries_the_plan(api, tenant_a, bot, batch_documents, ingest_worker,
                                                           monkeypatch):
     # Given a JSON Lines source of 6 documents (3 slices) and a queue that refuses the first fan-out
     from minirag.errors import UpstreamUnavailable
-    from minirag.queue.publisher import MemoryPublisher
+    from minirag.queue.publisher import EmbeddedPublisher
 
     batch_documents(2)
-    real = MemoryPublisher.publish
+    real = EmbeddedPublisher.publish
     refusals = []
 
     def publish(self, messages):
@@ -197,7 +197,7 @@ def test_ingest_fan_out_publish_failure_retries_the_plan(api, tenant_a, bot, bat
             raise UpstreamUnavailable("could not enqueue the ingest request; try again")
         return real(self, messages)
 
-    monkeypatch.setattr(MemoryPublisher, "publish", publish)
+    monkeypatch.setattr(EmbeddedPublisher, "publish", publish)
     created = create_upload_source(api, tenant_a, bot["id"], "six.jsonl")
     put_upload(api, created["upload"], _jsonl(6))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from minirag.errors import ProviderRejected, UpstreamUnavailable
-from minirag.queue.publisher import get_memory_queue
+from minirag.queue.embedded import get_embedded_queue
 from tests.factories import make_bot_profile, make_source
 from tests.integration.ingest.support import (
     assert_consistent,
@@ -93,7 +93,7 @@ def test_ingest_failing_mid_way_retries_then_fails_and_recovers(api, tenant_a, b
     reason = BREAKERS[part](monkeypatch, outage)
     source = make_source(api, tenant_a, bot["id"], content=CONTENT)
     request_ingest(api, tenant_a, source["id"])
-    queue = get_memory_queue()
+    queue = get_embedded_queue()
 
     # When the message is received up to INGEST_MAX_RECEIVE_COUNT (3) times
     for attempt in (1, 2, 3):
@@ -143,7 +143,7 @@ def test_ingest_retry_that_succeeds_clears_the_reason(api, tenant_a, bot, ingest
 
     # Then the source is ready and shows no error
     assert_consistent(tenant_a, get_source(api, tenant_a, source["id"]))
-    assert get_memory_queue().dead_letters == []
+    assert get_embedded_queue().dead_letters == []
 
 
 def test_ingest_rejected_provider_key_fails_without_retry(api, tenant_a, bot, ingest_worker, monkeypatch):
@@ -164,7 +164,7 @@ def test_ingest_rejected_provider_key_fails_without_retry(api, tenant_a, bot, in
     # Then the source failed at the first attempt with the provider's reason, and nothing is retried
     failed = get_source(api, tenant_a, source["id"])
     assert failed["status"] == "failed" and "rejected the credentials" in failed["last_error"]
-    assert get_memory_queue().dead_letters == []
+    assert get_embedded_queue().dead_letters == []
 
 
 def test_ingest_failure_after_ready_version_keeps_serving_it(api, tenant_a, bot, ingest_worker, monkeypatch):

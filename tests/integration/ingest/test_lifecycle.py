@@ -178,3 +178,33 @@ def test_deactivate_bot_purges_its_sources(api, tenant_a, bot, ingest_worker):
     # And the other bot's source is untouched
     assert_consistent(tenant_a, get_source(api, tenant_a, kept["id"]))
     assert _texts(api, tenant_a, other_bot["id"], "warranty")
+
+
+def test_deleting_a_source_stops_its_ingest_between_embedding_batches(api, tenant_a, bot, ingest_worker,
+                                                                      monkeypatch):
+    # Given a long text source (about 300 chunks: five embedding batches of 64)
+    from minirag.llm.gateway import LLMGateway
+
+    content = "\n\n".join(f"# Part {i}\n\n" + " ".join(f"Clause {i} sentence {j} explains the rule." for j in range(6))
+                          for i in range(300))
+    source = make_source(api, tenant_a, bot["id"], content=content)
+    request_ingest(api, tenant_a, source["id"])
+    real = LLMGateway.embed
+    embedded: list[int] = []
+
+    def embed_then_user_deletes(self, texts, **kw):
+        vectors = real(self, texts, **kw)
+        embedded.append(len(texts))
+        if len(embedded) == 1:  # the owner deletes the source while the first batch is embedded
+            assert api.delete(f"/v1/sources/{source['id']}", token=tenant_a.token).status == 204
+        return vectors
+
+    monkeypatch.setattr(LLMGateway, "embed", embed_then_user_deletes)
+
+    # When the worker processes the queue (the plan, then the purge)
+    ingest_worker.drain()
+
+    # Then it stopped after the batch in progress instead of embedding the rest, and nothing is left
+    assert embedded == [64], embedded
+    assert vector_count(tenant_a, source["id"]) == 0 and db_counts(tenant_a, source["id"]) == (0, 0)
+    assert ingest_worker.source.queue.dead_letters == [] and len(ingest_worker.source.queue) == 0

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from minirag.queue.publisher import get_memory_queue
+from minirag.queue.embedded import get_embedded_queue
 from tests.factories import make_bot_profile
 from tests.integration.ingest.support import (
     assert_consistent,
@@ -63,7 +63,7 @@ def _ingest(api, tenant, bot, filename: str, data: bytes, worker) -> dict:
     put_upload(api, created["upload"], data)
     request_ingest(api, tenant, created["id"])
     assert worker.run_once() == 1  # the plan message: refused there, nothing is published after it
-    assert len(get_memory_queue()) == 0
+    assert len(get_embedded_queue()) == 0
     return get_source(api, tenant, created["id"])
 
 
@@ -72,7 +72,7 @@ def _assert_refused(tenant, failed: dict, reason: str, embed_calls: list[int]) -
     assert failed["last_error"] == reason
     assert embed_calls == []
     assert db_counts(tenant, failed["id"]) == (0, 0) and vector_count(tenant, failed["id"]) == 0
-    assert get_memory_queue().dead_letters == []
+    assert get_embedded_queue().dead_letters == []
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

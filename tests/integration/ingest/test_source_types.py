@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from minirag.queue.publisher import get_memory_queue
+from minirag.queue.embedded import get_embedded_queue
 from tests.assertions import assert_error
 from tests.factories import make_bot_profile, make_source
 from tests.integration.ingest.support import (
@@ -123,7 +123,7 @@ def test_ingest_unreadable_file_fails_at_once_with_reason(api, tenant_a, bot, fi
 
     # Then the message is acknowledged at once (a permanent error is not retried)
     assert failed_ids(response) == []
-    assert len(get_memory_queue()) == 0 and get_memory_queue().dead_letters == []
+    assert len(get_embedded_queue()) == 0 and get_embedded_queue().dead_letters == []
     # And the source is failed with a readable reason, with nothing indexed
     failed = get_source(api, tenant_a, created["id"])
     assert (failed["status"], failed["last_error"]) == ("failed", reason)
@@ -190,5 +190,5 @@ def test_ingest_url_on_loopback_by_default_fails_with_ssrf_reason(api, tenant_a,
     failed = get_source(api, tenant_a, source["id"])
     assert failed["status"] == "failed"
     assert "refusing to fetch '127.0.0.1'" in failed["last_error"] and "loopback" in failed["last_error"]
-    assert get_memory_queue().dead_letters == []
+    assert get_embedded_queue().dead_letters == []
     assert vector_count(tenant_a, source["id"]) == 0

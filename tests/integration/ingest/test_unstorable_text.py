@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from minirag.queue.publisher import get_memory_queue
+from minirag.queue.embedded import get_embedded_queue
 from tests.factories import make_bot_profile
 from tests.integration.ingest.support import (
     assert_consistent,
@@ -100,7 +100,7 @@ def test_ingest_jsonl_with_unpaired_surrogate_fails_at_once_naming_the_line(api,
     assert failed["status"] == "failed"
     assert failed["last_error"].startswith("line 2: 'text'") and "surrogate" in failed["last_error"]
     assert "provider" not in failed["last_error"] and "attempt" not in failed["last_error"]
-    assert get_memory_queue().dead_letters == []
+    assert get_embedded_queue().dead_letters == []
     assert documents(tenant_a, failed["id"]) == []
 
 
