@@ -36,6 +36,7 @@ from minirag.errors import AppError, ProviderRejected, RateLimited, UpstreamUnav
 from minirag.llm.model_policy import HOSTED_PROVIDERS, PLATFORM_CREDENTIAL_PROVIDERS, ModelNotAllowed, ModelPolicy
 from minirag.llm.tokens import count_tokens
 from minirag.settings import get_settings
+from minirag.storable import storable_text
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +329,7 @@ class LLMGateway:
     def _completion(self, response: Any, model: str) -> Completion:
         choice = response.choices[0]
         usage = getattr(response, "usage", None)
-        text = choice.message.content or ""
+        text = storable_text(choice.message.content or "")  # a paid answer must not fail to save
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
         cost: float | None = None
@@ -446,6 +447,7 @@ class CompletionStream:
                         self._finish_reason = choice.finish_reason
                     delta = getattr(getattr(choice, "delta", None), "content", None)
                     if delta:
+                        delta = storable_text(delta)  # what is sent is what is kept
                         self._parts.append(delta)
                         yield delta
         except AppError:

@@ -309,3 +309,21 @@ def test_no_transaction_is_open_while_models_work(api, tenant_a, bot, handbook, 
     assert [kind for kind, is_open in seen if is_open] == []
     # And none is left open after the turn
     assert not open_transactions()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_model_answer_the_databases_cannot_store_is_cleaned_not_lost(api, tenant_a, bot, handbook, gateway_spy,
+                                                                       stream):
+    # Given a model whose answer holds a NUL and an unpaired surrogate (PostgreSQL refuses both)
+    gateway_spy.extra["mock_response"] = "Laptops take 30 days\x00 [1] \ud800."
+
+    # When the user asks (the model is paid for either way)
+    response = ask(api, tenant_a, bot["id"], "How many days for a laptop refund?", stream=stream)
+
+    # Then the turn is answered and kept, with the unstorable characters dropped or replaced
+    assert response.status == 200, response.body
+    answer = sse_events(response.body)[-1][1] if stream else response.json
+    assert answer["answer"] == "Laptops take 30 days [1] \ufffd."
+    history = api.get(f"/v1/chat/{answer['chat_id']}/messages", token=tenant_a.token)
+    assert history.status == 200, history.body
+    assert history.json["data"][-1]["content"] == "Laptops take 30 days [1] \ufffd."
