@@ -88,7 +88,10 @@ def main() -> int:
     args = parser.parse_args()
 
     extra = {"VECTOR_BACKEND": args.vector_backend} if args.vector_backend else {}
-    configure_environment(EMBEDDING_MODEL=args.model, INGEST_BATCH_DOCUMENTS="256", **extra)
+    # The whole corpus is one source: an operator's per-source caps for a corpus this size (the
+    # defaults, 2M characters / 5,000 chunks, are for what tenants upload on a shared worker).
+    configure_environment(EMBEDDING_MODEL=args.model, INGEST_BATCH_DOCUMENTS="256",
+                          INGEST_MAX_SOURCE_CHARS="20000000", INGEST_MAX_SOURCE_CHUNKS="100000", **extra)
     from minirag.llm.gateway import get_gateway
 
     get_gateway().models_dir = args.models_dir
