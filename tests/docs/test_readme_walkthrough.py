@@ -42,3 +42,4 @@ def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path) -> None:
     assert "Orders ship within 2 business days" in out
     assert "event: start" in out and "event: done" in out
     assert '"rank":1' in out
+    assert '{"status":"ok"}' in out and '"status":"ok","checks":{"database":{"status":"ok"' in out

@@ -49,6 +49,7 @@ CASES = {
     "api_tokens": ("GET", "/v1/api-tokens", True, None, 200),
     "bot_profiles": ("GET", "/v1/bot-profiles", True, None, 200),
     "sources": ("GET", "/v1/sources", True, None, 200),
+    "system": ("GET", "/health", False, None, 200),
 }
 
 

@@ -92,9 +92,15 @@ def test_only_functions_that_need_them_touch_the_queue_and_bucket():
     uploaders = {k for k, fn in FUNCTIONS.items() if grants(fn, "UploadBucket")}
 
     # Then exactly the sources, bot profiles (purges), ingest (fan-out) and reconciler (re-enqueue)
-    # functions send, and only sources (presign, check) and ingest (read, delete) touch uploads
-    assert senders == {"SourcesFunction", "BotProfilesFunction", "IngestFunction", "ReconcileFunction"}
-    assert uploaders == {"SourcesFunction", "IngestFunction"}
+    # functions send, and only sources (presign, check) and ingest (read, delete) touch uploads;
+    # the system function (health probes) names both, for one read-only action each
+    assert senders == {"SourcesFunction", "BotProfilesFunction", "IngestFunction", "ReconcileFunction",
+                       "SystemFunction"}
+    assert uploaders == {"SourcesFunction", "IngestFunction", "SystemFunction"}
+    probes = _statements(FUNCTIONS["SystemFunction"]["Properties"]["Policies"])
+    assert sorted(a for st in probes for a in _as_list(st["Action"])) == ["s3:ListBucket", "sqs:GetQueueAttributes"]
+    assert [p for p in FUNCTIONS["SystemFunction"]["Properties"]["Policies"]
+            if isinstance(p, dict) and "SQSSendMessagePolicy" in p] == []
 
 
 def test_secrets_reach_functions_only_by_reference():

@@ -81,6 +81,14 @@ CASES: dict[str, Case] = {
     "POST /v1/auth/token": Case(
         Exempt("unauthenticated login: the tenant is the one the email and password belong to")),
     "GET /v1/tenants/me": Case(SelfView()),
+    "POST /v1/auth/login": Case(
+        Exempt("unauthenticated login: the tenant is the one the email and password belong to")),
+    "GET /v1/auth/me": Case(SelfView()),
+    # system
+    "GET /health": Case(Exempt("unauthenticated liveness: a constant body, reads no tenant or database")),
+    "GET /v1/system/health": Case(
+        Exempt("the platform's parts (status, latency), no tenant data; tests/functions/test_system.py")),
+    "GET /v1/system/health/detailed": Case(SelfView()),
     # api tokens
     "POST /v1/api-tokens": Case(OwnCreate({"name": "b-token"}, "/v1/api-tokens")),
     "GET /v1/api-tokens": Case(ListRoute(("api_token",))),

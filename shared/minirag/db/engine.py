@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Session", "get_session_factory"]  # Session is re-exported: callers outside db/ name the type only
@@ -79,3 +79,10 @@ def reset_engine() -> None:
         get_engine().dispose()
     get_engine.cache_clear()
     get_session_factory.cache_clear()
+
+
+def ping() -> None:
+    """The health check's database probe: `SELECT 1` on a pooled connection, read-only (a deferred
+    BEGIN on SQLite, so it never waits for or takes the write lock)."""
+    with get_engine().connect() as conn:
+        conn.execution_options(**{BEGIN_MODE: "deferred"}).execute(text("SELECT 1"))

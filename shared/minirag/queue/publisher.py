@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 class IngestPublisher(Protocol):
     def publish(self, messages: list[IngestMessage]) -> None: ...
+    def check(self) -> None:
+        """The health check's probe: one cheap call that raises when the queue cannot be reached."""
+        ...
 
 
 class EmbeddedPublisher:
@@ -28,6 +31,10 @@ class EmbeddedPublisher:
             self._queue.send_many([(str(m.tenant_id), m.model_dump_json()) for m in messages])
         except Exception as exc:  # the database refused the write (locked, down): same answer as SQS
             raise UpstreamUnavailable("could not enqueue the ingest request; try again") from exc
+
+    def check(self) -> None:
+        """A count of the queue's rows."""
+        len(self._queue)
 
 
 class SqsPublisher:
@@ -51,6 +58,10 @@ class SqsPublisher:
                 raise UpstreamUnavailable("could not enqueue the ingest request; try again") from exc
             if response.get("Failed"):
                 raise UpstreamUnavailable("could not enqueue the ingest request; try again")
+
+    def check(self) -> None:
+        """One GetQueueAttributes (the queue exists and this role may use it)."""
+        self._client.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["ApproximateNumberOfMessages"])
 
 
 def resolve_queue_url(settings: Settings) -> str:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,6 +35,9 @@ class UploadStorage(Protocol):
     def size(self, key: str) -> int | None: ...
     def read(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
+    def check(self) -> None:
+        """The health check's probe: raises when uploads cannot be stored."""
+        ...
 
 
 def object_key(tenant_id: object, source_id: object, filename: str) -> str:
@@ -100,6 +104,12 @@ class LocalUploadStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def check(self) -> None:
+        """The uploads folder exists (made on first use, like `write`) and is writable."""
+        self._root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self._root, os.W_OK | os.X_OK):
+            raise UpstreamUnavailable("the uploads folder is not writable")
+
 
 class S3UploadStorage:
     def __init__(self, bucket: str, ttl_seconds: int, max_bytes: int) -> None:
@@ -145,6 +155,10 @@ class S3UploadStorage:
             raise UpstreamUnavailable("upload storage is unavailable") from exc
         except Exception as exc:
             raise UpstreamUnavailable("upload storage is unavailable") from exc
+
+    def check(self) -> None:
+        """HeadBucket: the bucket exists and this role may list it (one cheap request)."""
+        self._client.head_bucket(Bucket=self._bucket)
 
     def delete(self, key: str) -> None:
         try:

@@ -103,6 +103,11 @@ class QdrantIndexes:
 
         return QdrantClientVectorStore(collection, tenant_id)
 
+    def ping(self) -> None:
+        """The health check's probe: one collection listing (a server round trip, or local mode's
+        in-process catalogue)."""
+        self.list_collections(self.prefix)
+
     def list_collections(self, prefix: str = "") -> list[str]:
         """Names of the backend's collections starting with `prefix`, sorted."""
         try:
@@ -114,6 +119,18 @@ class QdrantIndexes:
         except Exception as exc:
             raise unavailable(exc) from exc
         return sorted(n for n in names if n.startswith(prefix))
+
+
+def backend_version(backend: Backend) -> str:
+    """The installed client library of `backend` ("qdrant-client 1.x"), read from package metadata
+    so that asking does not import it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    package = "qdrant-edge-py" if backend == "qdrant-edge" else "qdrant-client"
+    try:
+        return f"{backend} ({package} {version(package)})"
+    except PackageNotFoundError:
+        return f"{backend} ({package} not installed)"
 
 
 def reset_stores() -> None:
