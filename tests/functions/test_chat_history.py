@@ -90,6 +90,7 @@ def test_list_chats_filters_by_bot_and_created_range(api, tenant_a, bot):
     ({"bot_profile_id": "nope"}, "bot_profile_id"),
     ({"created_after": "yesterday"}, "created_after"),
     ({"created_before": "2026-13-01T00:00:00Z"}, "created_before"),
+    ({"created_after": "1700000000"}, "created_after"),
     ({"created_after": "2026-12-02T00:00:00Z", "created_before": "2026-12-01T00:00:00Z"}, "created_before"),
     ({"cursor": "not-a-cursor"}, "cursor"),
     ({"limit": 0}, "limit"),

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Iterator
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +13,7 @@ from minirag.api.schemas.chat import (
     ChatRequest,
     ChatResponse,
     FeedbackUpdate,
+    IsoInstant,
     MessagePublic,
     RetrievedChunkPublic,
     RetrieveRequest,
@@ -110,9 +110,9 @@ def list_chats(
     service: ChatHistoryServiceDep,
     page: PageDep,
     bot_profile_id: Annotated[uuid.UUID | None, Query(description="only this bot's chats")] = None,
-    created_after: Annotated[datetime | None, Query(
+    created_after: Annotated[IsoInstant | None, Query(
         description="ISO 8601; chats created at or after this instant (no offset: UTC)")] = None,
-    created_before: Annotated[datetime | None, Query(
+    created_before: Annotated[IsoInstant | None, Query(
         description="ISO 8601; chats created before this instant (no offset: UTC)")] = None,
 ) -> Page[ChatPublic]:
     """The tenant's chats, newest first, each with its title (the first question, shortened) and

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from minirag.api.schemas.common import PublicModel, StrictModel, field_errors
 
@@ -18,6 +18,17 @@ def _not_blank(value: str) -> str:
 
 
 Text = Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_not_blank)]
+
+
+def _iso_8601(value: object) -> object:
+    """Pydantic would also read a bare number as Unix seconds; the API takes ISO 8601 only."""
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1)
+                                           .isdigit()):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z")
+    return value
+
+
+IsoInstant = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 
 class ChatRequest(StrictModel):
