@@ -31,6 +31,8 @@ class ForeignId:
 
     target: str
     body: dict[str, Any] | None = None
+    # Further path parameters -> A's target for each (e.g. {"mid": "chat_answer"}); random ones for the missing id.
+    more_ids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ CASES: dict[str, Case] = {
         {"bot_profile_id": "bot"})),
     "GET /v1/chat/{id}": Case(ForeignId("chat")),
     "GET /v1/chat/{id}/messages": Case(ForeignId("chat")),
+    "GET /v1/chat": Case(ListRoute(("chat",))),
+    "PATCH /v1/chat/{id}/messages/{mid}/feedback": Case(ForeignId(
+        "chat", {"feedback": "negative", "comment": "B was here"}, more_ids={"mid": "chat_answer"})),
     "POST /v1/retrieve": Case(ForeignRef(
         lambda ids: {"bot_profile_id": ids["bot_profile_id"], "query": "office hours"},
         {"bot_profile_id": "bot"})),
@@ -151,7 +156,8 @@ def world(api, tenant_a) -> World:
     assert chat.status == 200, chat.body
     get_embedded_queue().clear()
     return World({"bot": bot["id"], "text_source": text_source["id"], "upload_source": upload_source["id"],
-                  "api_token": tenant_a.api_token_id, "chat": chat.json["chat_id"]})
+                  "api_token": tenant_a.api_token_id, "chat": chat.json["chat_id"],
+                  "chat_answer": chat.json["message_id"]})
 
 
 def snapshot(api, tenant, world: World) -> dict[str, Any]:
@@ -171,6 +177,7 @@ def snapshot(api, tenant, world: World) -> dict[str, Any]:
         "upload_source": ok(api.get(f"/v1/sources/{world.ids['upload_source']}", token=tenant.token)),
         "chat": ok(api.get(f"/v1/chat/{world.ids['chat']}", token=tenant.token)),
         "messages": ok(api.get(f"/v1/chat/{world.ids['chat']}/messages", token=tenant.token, query={"limit": 100})),
+        "chats": ok(api.get("/v1/chat", token=tenant.token, query={"limit": 100})),
     }
 
 
@@ -180,8 +187,10 @@ def _row_counts() -> dict[str, int]:
         return {t: conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one() for t in tables}
 
 
-def _path(route_key: str, id_: str) -> tuple[str, str]:
+def _path(route_key: str, id_: str, more_ids: dict[str, str] | None = None) -> tuple[str, str]:
     method, path = route_key.split(" ", 1)
+    for name, value in (more_ids or {}).items():
+        path = path.replace(f"{{{name}}}", value)
     return method, path.replace("{id}", id_)
 
 
@@ -240,8 +249,9 @@ def test_tenant_b_call_on_tenant_a_data_reveals_and_changes_nothing(api, tenant_
 
 
 def _check_foreign_id(api, tenant_b, world: World, route_key: str, check: ForeignId) -> None:
-    method, foreign_path = _path(route_key, world.ids[check.target])
-    _, missing_path = _path(route_key, str(uuid.uuid4()))
+    method, foreign_path = _path(route_key, world.ids[check.target],
+                                 {name: world.ids[target] for name, target in check.more_ids.items()})
+    _, missing_path = _path(route_key, str(uuid.uuid4()), {name: str(uuid.uuid4()) for name in check.more_ids})
     foreign = api.request(method, foreign_path, json_body=check.body, token=tenant_b.token)
     missing = api.request(method, missing_path, json_body=check.body, token=tenant_b.token)
     assert_error(foreign, 404, "not_found")
@@ -322,6 +332,39 @@ def test_list_sources_filtered_by_other_tenants_bot_is_empty(api, tenant_a, tena
 
     # Then B sees an empty list
     assert response.status == 200 and response.json == {"data": [], "next_cursor": None}
+
+
+def test_list_chats_filtered_by_other_tenants_bot_is_empty(api, tenant_a, tenant_b, world):
+    # Given A's bot with a chat, and B's own bot with one
+    b_bot = make_bot_profile(api, tenant_b)
+    assert api.post("/v1/chat", {"bot_profile_id": b_bot["id"], "message": "hi"}, token=tenant_b.token).status == 200
+
+    # When B filters its chat list by A's bot id, and by a random one
+    foreign = api.get("/v1/chat", token=tenant_b.token, query={"bot_profile_id": world.ids["bot"]})
+    missing = api.get("/v1/chat", token=tenant_b.token, query={"bot_profile_id": str(uuid.uuid4())})
+
+    # Then both are the same empty list
+    assert foreign.status == 200 and foreign.json == {"data": [], "next_cursor": None}
+    assert foreign.body == missing.body
+
+
+def test_feedback_through_own_chat_on_other_tenants_answer_returns_404(api, tenant_a, tenant_b, world):
+    # Given B's own chat, and A's answer
+    b_bot = make_bot_profile(api, tenant_b)
+    b_chat = api.post("/v1/chat", {"bot_profile_id": b_bot["id"], "message": "hi"}, token=tenant_b.token).json
+    before = snapshot(api, tenant_a, world)
+
+    # When B rates A's answer through B's own chat, and a random message the same way
+    body = {"feedback": "positive"}
+    foreign = api.patch(f"/v1/chat/{b_chat['chat_id']}/messages/{world.ids['chat_answer']}/feedback", body,
+                        token=tenant_b.token)
+    missing = api.patch(f"/v1/chat/{b_chat['chat_id']}/messages/{uuid.uuid4()}/feedback", body,
+                        token=tenant_b.token)
+
+    # Then it is the same 404 as a missing message, and A's answer is unchanged
+    assert_error(foreign, 404, "not_found")
+    assert foreign.body == missing.body
+    assert snapshot(api, tenant_a, world) == before
 
 
 def test_cursor_from_other_tenant_does_not_reveal_its_items(api, tenant_a, tenant_b, world):

@@ -4,13 +4,14 @@ increment of its counters. Tenant-bound through the `TenantScope` they take."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
 
 from minirag.db.base import utcnow
 from minirag.db.models import Chat, Message
-from minirag.db.scope import TenantScope
+from minirag.db.scope import PageResult, TenantScope
 
 
 def recent_messages(scope: TenantScope, chat_id: uuid.UUID, *, limit: int) -> list[Message]:
@@ -34,3 +35,23 @@ def bump_counters(scope: TenantScope, chat_id: uuid.UUID, *, messages: int, prom
         values["cost"] = func.coalesce(Chat.cost, 0.0) + cost
     scope.execute(update(Chat).where(Chat.tenant_id == scope.tenant_id, Chat.id == chat_id)
                   .values(**values).execution_options(synchronize_session=False))
+
+
+def chat_page(scope: TenantScope, *, limit: int, cursor: str | None, bot_profile_id: uuid.UUID | None,
+              created_after: datetime | None, created_before: datetime | None) -> PageResult[Chat]:
+    """The tenant's chats, newest first, created in [created_after, created_before) (half-open,
+    so consecutive ranges tile) and, given a bot, only that bot's."""
+    criteria: list[Any] = []
+    if bot_profile_id is not None:
+        criteria.append(Chat.bot_profile_id == bot_profile_id)
+    if created_after is not None:
+        criteria.append(Chat.created_at >= created_after)
+    if created_before is not None:
+        criteria.append(Chat.created_at < created_before)
+    return scope.page(Chat, limit=limit, cursor=cursor, criteria=criteria)
+
+
+def chat_message(scope: TenantScope, chat_id: uuid.UUID, message_id: uuid.UUID) -> Message | None:
+    """One message of one chat (both the tenant's), or None: a message is only ever reached through its chat."""
+    rows = scope.scalars(scope.where(Message, id=message_id, chat_id=chat_id))
+    return rows[0] if rows else None

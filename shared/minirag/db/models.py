@@ -71,6 +71,11 @@ class MessageRole(str, enum.Enum):
     assistant = "assistant"
 
 
+class MessageFeedback(str, enum.Enum):
+    positive = "positive"
+    negative = "negative"
+
+
 class UsageKind(str, enum.Enum):
     chat = "chat"
     rewrite = "rewrite"
@@ -228,6 +233,7 @@ class Chat(TenantOwned, Base):
         UniqueConstraint("tenant_id", "id"),
         _same_tenant_fk("bot_profile_id", "bot_profile"),
         Index(None, "tenant_id", "created_at", "id"),
+        Index(None, "tenant_id", "bot_profile_id", "created_at", "id"),  # GET /v1/chat?bot_profile_id=
     )
 
     bot_profile_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -256,6 +262,10 @@ class Message(TenantOwned, Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The user's rating of an assistant answer (PATCH .../feedback); None: not rated.
+    feedback: Mapped[MessageFeedback | None] = mapped_column(_enum(MessageFeedback, "message_feedback"),
+                                                             nullable=True)
+    feedback_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class UsageEvent(TenantOwned, Base):

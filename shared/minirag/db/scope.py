@@ -239,10 +239,10 @@ class TenantScope:
         return self._session.execute(stmt)
 
     def page(self, model: type[T], *, limit: int, cursor: str | None, newest_first: bool = True,
-             active_only: bool = False, **equals: Any) -> PageResult[T]:
-        """Keyset pagination over (created_at, id) of `where(model, ...)`: stable under concurrent
-        inserts, O(limit) per page."""
-        stmt = self.where(model, active_only=active_only, **equals)
+             active_only: bool = False, criteria: Sequence[Any] = (), **equals: Any) -> PageResult[T]:
+        """Keyset pagination over (created_at, id) of `where(model, ...)` (and any further SQL
+        `criteria`, from db/ query modules): stable under concurrent inserts, O(limit) per page."""
+        stmt = self.where(model, active_only=active_only, **equals).where(*criteria)
         if cursor:
             at, row_id = decode_cursor(cursor)
             if newest_first:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, Literal
 
 
@@ -138,3 +139,24 @@ class Retrieve:
     top_k: int | None = None
     mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
     min_score: float | None = None
+
+
+# -- chat history (the operator's view) -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class ListChats:
+    limit: int
+    cursor: str | None = None
+    bot_profile_id: uuid.UUID | None = None
+    created_after: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class RateMessage:
+    """The whole feedback on an answer: `feedback` None clears it (and its comment)."""
+
+    chat_id: uuid.UUID
+    message_id: uuid.UUID
+    feedback: Literal["positive", "negative"] | None
+    comment: str | None = None

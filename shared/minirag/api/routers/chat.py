@@ -4,7 +4,7 @@ import json
 import uuid
 from typing import Annotated, Any, Iterator
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from minirag.api.deps import PageDep, ScopeDep, SettingsDep
@@ -12,6 +12,8 @@ from minirag.api.schemas.chat import (
     ChatPublic,
     ChatRequest,
     ChatResponse,
+    FeedbackUpdate,
+    IsoInstant,
     MessagePublic,
     RetrievedChunkPublic,
     RetrieveRequest,
@@ -21,7 +23,8 @@ from minirag.api.schemas.common import Page
 from minirag.errors import error_body
 from minirag.observability import logger
 from minirag.services.chat import AnswerDelta, ChatService, ChatTurn, PreparedTurn, TurnDone
-from minirag.services.commands import AskBot, Retrieve
+from minirag.services.chat_history import ChatHistoryService
+from minirag.services.commands import AskBot, ListChats, RateMessage, Retrieve
 from minirag.services.retrieval import RetrievalService
 
 router = APIRouter(tags=["chat"])
@@ -38,6 +41,14 @@ def get_chat_service(scope: ScopeDep, settings: SettingsDep) -> ChatService:
 
 
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+
+
+def get_chat_history_service(scope: ScopeDep) -> ChatHistoryService:
+    """The operator's routes read and rate stored messages: no model gateway, no vector store."""
+    return ChatHistoryService(scope)
+
+
+ChatHistoryServiceDep = Annotated[ChatHistoryService, Depends(get_chat_history_service)]
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
@@ -94,6 +105,24 @@ def create_chat_message(body: ChatRequest, service: ChatServiceDep) -> Any:
     return ChatResponse.model_validate(turn_payload(service.ask(command)))
 
 
+@router.get("/v1/chat", response_model=Page[ChatPublic])
+def list_chats(
+    service: ChatHistoryServiceDep,
+    page: PageDep,
+    bot_profile_id: Annotated[uuid.UUID | None, Query(description="only this bot's chats")] = None,
+    created_after: Annotated[IsoInstant | None, Query(
+        description="ISO 8601; chats created at or after this instant (no offset: UTC)")] = None,
+    created_before: Annotated[IsoInstant | None, Query(
+        description="ISO 8601; chats created before this instant (no offset: UTC)")] = None,
+) -> Page[ChatPublic]:
+    """The tenant's chats, newest first, each with its title (the first question, shortened) and
+    message count."""
+    result = service.list(ListChats(limit=page.limit, cursor=page.cursor, bot_profile_id=bot_profile_id,
+                                    created_after=created_after, created_before=created_before))
+    return Page[ChatPublic](data=[ChatPublic.model_validate(c) for c in result.items],
+                            next_cursor=result.next_cursor)
+
+
 @router.get("/v1/chat/{id}", response_model=ChatPublic)
 def get_chat(id: uuid.UUID, service: ChatServiceDep) -> ChatPublic:
     """Chat metadata with its token counters."""
@@ -106,6 +135,14 @@ def list_chat_messages(id: uuid.UUID, service: ChatServiceDep, page: PageDep) ->
     result = service.list_messages(id, limit=page.limit, cursor=page.cursor)
     return Page[MessagePublic](data=[MessagePublic.model_validate(m) for m in result.items],
                                next_cursor=result.next_cursor)
+
+
+@router.patch("/v1/chat/{id}/messages/{mid}/feedback", response_model=MessagePublic)
+def set_message_feedback(id: uuid.UUID, mid: uuid.UUID, body: FeedbackUpdate,
+                         service: ChatHistoryServiceDep) -> MessagePublic:
+    """Rate an assistant answer `positive` or `negative`, with an optional comment; `null` clears it."""
+    return MessagePublic.model_validate(service.rate(RateMessage(chat_id=id, message_id=mid, feedback=body.feedback,
+                                                                 comment=body.comment)))
 
 
 @router.post("/v1/retrieve", response_model=RetrieveResponse)

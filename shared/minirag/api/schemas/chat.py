@@ -4,9 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from minirag.api.schemas.common import PublicModel, StrictModel
+from minirag.api.schemas.common import PublicModel, StrictModel, field_errors
 
 MAX_MESSAGE_CHARS = 8000
 
@@ -18,6 +18,17 @@ def _not_blank(value: str) -> str:
 
 
 Text = Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_not_blank)]
+
+
+def _iso_8601(value: object) -> object:
+    """Pydantic would also read a bare number as Unix seconds; the API takes ISO 8601 only."""
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1)
+                                           .isdigit()):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z")
+    return value
+
+
+IsoInstant = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 
 class ChatRequest(StrictModel):
@@ -83,7 +94,27 @@ class MessagePublic(PublicModel):
     prompt_tokens: int
     completion_tokens: int
     error: str | None
+    feedback: Literal["positive", "negative"] | None = Field(
+        default=None, description="Assistant messages: the user's rating (PATCH .../feedback)")
+    feedback_comment: str | None = None
     created_at: datetime
+
+
+MAX_FEEDBACK_COMMENT_CHARS = 2000
+
+
+class FeedbackUpdate(StrictModel):
+    """The whole feedback on an answer: each PATCH replaces it, and `feedback: null` clears it
+    (with its comment)."""
+
+    feedback: Literal["positive", "negative"] | None
+    comment: Annotated[str | None, Field(max_length=MAX_FEEDBACK_COMMENT_CHARS)] = None
+
+    @model_validator(mode="after")
+    def _comment_needs_a_rating(self) -> FeedbackUpdate:
+        if self.feedback is None and self.comment is not None:
+            raise field_errors("FeedbackUpdate", {"comment": "a comment needs a feedback; null clears both"})
+        return self
 
 
 class RetrieveRequest(StrictModel):
