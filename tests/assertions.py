@@ -1,5 +1,5 @@
 """Assertions on what a client sees: the status and the error envelope
-`{"error": {"code", "message", "details": [{"field", "reason"}] | null}}`."""
+`{"error": {"code", "message", "details": [{"field", "reason"}]}, "detail": message}`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ def assert_error(response: Any, status: int, code: str | None = None, *, field: 
     """The response is an error envelope with this status (and code, and a detail naming `field`)."""
     assert response.status == status, (response.status, response.body)
     body = response.json
-    assert isinstance(body, dict) and set(body) == {"error"}, body
+    assert isinstance(body, dict) and set(body) == {"error", "detail"}, body
     error = body["error"]
+    assert body["detail"] == error["message"], body  # FastAPI's top-level `detail`, as seed clients read it
     assert {"code", "message", "details"} <= set(error), error
     assert isinstance(error["code"], str) and error["code"], error
     assert isinstance(error["message"], str) and error["message"], error

@@ -35,8 +35,9 @@ class AppError(Exception):
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    """The error envelope; `details` is always a list."""
-    return {"error": {"code": code, "message": message, "details": _detail_list(details)}}
+    """The error envelope; `details` is always a list. `detail` repeats the message at the top level:
+    FastAPI's convention, which the seed system's clients read."""
+    return {"error": {"code": code, "message": message, "details": _detail_list(details)}, "detail": message}
 
 
 def _detail_list(details: Any) -> list[Any]:

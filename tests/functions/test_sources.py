@@ -189,8 +189,9 @@ def test_create_upload_source_with_unsupported_extension_returns_422_naming_file
     response = api.post("/v1/sources", {"bot_profile_id": bot["id"], "name": "Binary", "source_type": "upload",
                                         "filename": "program.exe"}, token=tenant_a.token)
 
-    # Then it is a 422 naming filename, and no source was created
+    # Then it is a 422 naming filename whose top-level detail says so, and no source was created
     assert_error(response, 422, field="filename")
+    assert "Unsupported file type" in response.json["detail"]
     assert api.get("/v1/sources", token=tenant_a.token).json["data"] == []
 
 

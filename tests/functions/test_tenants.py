@@ -42,8 +42,9 @@ def test_bootstrap_with_taken_slug_returns_409_slug_taken(api, tenant_a):
     # When another bootstrap uses the same slug
     response = api.post("/v1/tenants", _bootstrap_body(tenant_slug=tenant_a.slug))
 
-    # Then it is a 409 slug_taken naming tenant_slug
+    # Then it is a 409 slug_taken naming tenant_slug, its top-level detail naming the slug
     assert_error(response, 409, "slug_taken", field="tenant_slug")
+    assert tenant_a.slug in response.json["detail"]
 
 
 def test_bootstrap_with_a_registered_email_returns_201_like_any_other(api, tenant_a):

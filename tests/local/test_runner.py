@@ -60,7 +60,8 @@ def _assert_envelope(response, status: int, code: str) -> None:
     """The functions' envelope (minirag.errors.error_body), also for the runner's own answers."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+    assert set(body) == {"error", "detail"} and body["error"]["code"] == code and body["error"]["message"]
+    assert body["detail"] == body["error"]["message"]
     assert set(body["error"]) == {"code", "message", "details"} and body["error"]["details"] == []
     assert response.headers["x-request-id"]
 

@@ -70,7 +70,7 @@ class SourceService:
                 content_type = upload_content_type(command.filename)
                 if content_type is None:
                     shown = file_extension(command.filename) or command.filename
-                    raise InvalidInput("filename", f"unsupported file type '{shown}'; supported: {SUPPORTED_LIST}")
+                    raise InvalidInput("filename", f"Unsupported file type '{shown}'; supported: {SUPPORTED_LIST}")
                 source.filename = command.filename
                 source.content_type = command.content_type or content_type
                 source.object_key = object_key(self._scope.tenant_id, source.id, command.filename)

@@ -60,7 +60,7 @@ class TenantService:
         with self._system.read():
             slug_taken = self._system.slug_taken(command.tenant_slug)
         if slug_taken:
-            raise Conflict("tenant_slug is taken", code="slug_taken",
+            raise Conflict(f"tenant_slug '{command.tenant_slug}' is taken", code="slug_taken",
                            details=field_details("tenant_slug", "already taken"))
         password_hash = hash_password(command.owner_password)
         raw = generate_token()
@@ -79,7 +79,7 @@ class TenantService:
                                            prefix=display_prefix(raw), token_hash=hash_token(raw)))
         except UniqueViolation:
             # A concurrent bootstrap took the slug between our check and the insert.
-            raise Conflict("tenant_slug is taken", code="slug_taken",
+            raise Conflict(f"tenant_slug '{command.tenant_slug}' is taken", code="slug_taken",
                            details=field_details("tenant_slug", "already taken")) from None
         return BootstrapResult(tenant, owner, token, raw)
 

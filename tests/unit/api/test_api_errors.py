@@ -75,7 +75,8 @@ def test_app_error_renders_as_declared(name):
     # Then the status, code, message and details are the error's own; the request id is in the header
     assert response.status_code == status
     assert response.headers["x-request-id"]
-    assert response.json() == {"error": {"code": error.code, "message": error.message, "details": error.details or []}}
+    assert response.json() == {"error": {"code": error.code, "message": error.message, "details": error.details or []},
+                               "detail": error.message}
 
 
 def test_rate_limited_sets_retry_after():
@@ -140,8 +141,8 @@ def test_unexpected_exception_is_generic_500_with_request_id():
     # Then the client gets a fixed message pointing to the request id header, never the exception text
     assert response.status_code == 500
     error = response.json()
-    assert error == {"error": {"code": "internal_error", "details": [],
-                               "message": "internal error; quote the x-request-id response header when reporting it"}}
+    message = "internal error; quote the x-request-id response header when reporting it"
+    assert error == {"error": {"code": "internal_error", "details": [], "message": message}, "detail": message}
     assert response.headers["x-request-id"]
     assert "hunter2" not in response.text and "ValueError" not in response.text
 
@@ -184,10 +185,11 @@ def test_every_error_has_one_envelope_shape():
     # Starlette's routing, the catch-all; and an error naming the ids it refers to
     responses = _envelope_cases()
 
-    # Then each is {"error": {code, message, details: [...]}} with the request id in the header only
+    # Then each is {"error": {code, message, details: [...]}, "detail": message} with the request id in the header only
     for name, response in responses.items():
         body = response.json()
-        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, (name, body)
+        assert set(body) == {"error", "detail"} and set(body["error"]) == {"code", "message", "details"}, (name, body)
+        assert body["detail"] == body["error"]["message"], (name, body)
         assert isinstance(body["error"]["details"], list), (name, body)
         assert all({"field", "reason"} <= set(d) for d in body["error"]["details"]), (name, body)
         assert response.headers["x-request-id"], name
