@@ -11,7 +11,6 @@ import json
 import logging
 import socket
 
-import pytest
 from standardwebhooks import Webhook
 
 from tests.factories import make_bot_profile, make_ingested_source, make_source
