@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
@@ -23,6 +24,7 @@ class Receiver:
 
     url: str
     status: int = 200
+    delay: float = 0.0  # seconds before answering (a slow receiver)
     requests: list[Received] = field(default_factory=list)
 
 
@@ -35,6 +37,8 @@ def receiver() -> Iterator[Receiver]:
             length = int(self.headers.get("content-length") or 0)
             box[0].requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},
                                             self.rfile.read(length)))
+            if box[0].delay:
+                time.sleep(box[0].delay)
             self.send_response(box[0].status)
             self.send_header("content-length", "2")
             self.end_headers()

@@ -197,3 +197,28 @@ def test_emitting_sends_nothing_inline(api, tenant_a, receiver, ingest_worker, l
 
     assert receiver.requests == [] and deliveries(api, tenant_a, hook["id"]) == []
     assert len(EmbeddedQueue("webhooks", "webhooks-dlq")) == 2
+
+
+def test_a_slow_receiver_times_out_and_is_retried(api, tenant_a, receiver, webhook_worker, monkeypatch):
+    import time
+
+    from minirag.settings import get_settings
+
+    # Given a receiver slower than the delivery timeout
+    monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "0.3")
+    get_settings.cache_clear()
+    receiver.delay = 1.5
+    hook = make_webhook(api, tenant_a, receiver.url)
+    api.post(f"/v1/webhooks/{hook['id']}/test", token=tenant_a.token)
+
+    # When one attempt is made
+    started = time.perf_counter()
+    webhook_worker.run_once()
+
+    # Then it gives up after the timeout, logs it without a status code, and the event waits for a retry
+    assert time.perf_counter() - started < 1.2
+    [logged] = deliveries(api, tenant_a, hook["id"])
+    assert logged["status_code"] is None and logged["success"] is False and "timed out" in logged["error"]
+    from minirag.queue.embedded import EmbeddedQueue
+
+    assert len(EmbeddedQueue("webhooks", "webhooks-dlq")) == 1
