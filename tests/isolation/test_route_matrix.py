@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from minirag.db.engine import get_engine
 from minirag.local.template import load_template
-from minirag.queue.embedded import get_embedded_queue
+from minirag.queue.embedded import EmbeddedQueue, get_embedded_queue
 from tests.assertions import assert_error
 from tests.factories import make_bot_profile, make_source
 
@@ -124,6 +124,16 @@ CASES: dict[str, Case] = {
     "POST /v1/retrieve": Case(ForeignRef(
         lambda ids: {"bot_profile_id": ids["bot_profile_id"], "query": "office hours"},
         {"bot_profile_id": "bot"})),
+    # webhooks
+    "POST /v1/webhooks": Case(OwnCreate({"url": "http://93.184.215.14/b", "events": ["chat.message"]},
+                                        "/v1/webhooks")),
+    "GET /v1/webhooks": Case(ListRoute(("webhook",))),
+    "GET /v1/webhooks/{id}": Case(ForeignId("webhook")),
+    "PATCH /v1/webhooks/{id}": Case(ForeignId("webhook", {"description": "B was here", "is_active": False})),
+    "DELETE /v1/webhooks/{id}": Case(ForeignId("webhook")),
+    "POST /v1/webhooks/{id}/test": Case(ForeignId("webhook")),
+    "POST /v1/webhooks/{id}/rotate-secret": Case(ForeignId("webhook")),
+    "GET /v1/webhooks/{id}/deliveries": Case(ForeignId("webhook")),
 }
 
 
@@ -154,10 +164,13 @@ def world(api, tenant_a) -> World:
     chat = api.post("/v1/chat", {"bot_profile_id": bot["id"], "message": "When does the office open?"},
                     token=tenant_a.token)
     assert chat.status == 200, chat.body
+    webhook = api.post("/v1/webhooks", {"url": "http://93.184.215.14/a", "events": ["chat.message"]},
+                       token=tenant_a.token)
+    assert webhook.status == 201, webhook.body
     get_embedded_queue().clear()
     return World({"bot": bot["id"], "text_source": text_source["id"], "upload_source": upload_source["id"],
                   "api_token": tenant_a.api_token_id, "chat": chat.json["chat_id"],
-                  "chat_answer": chat.json["message_id"]})
+                  "chat_answer": chat.json["message_id"], "webhook": webhook.json["id"]})
 
 
 def snapshot(api, tenant, world: World) -> dict[str, Any]:
@@ -178,11 +191,14 @@ def snapshot(api, tenant, world: World) -> dict[str, Any]:
         "chat": ok(api.get(f"/v1/chat/{world.ids['chat']}", token=tenant.token)),
         "messages": ok(api.get(f"/v1/chat/{world.ids['chat']}/messages", token=tenant.token, query={"limit": 100})),
         "chats": ok(api.get("/v1/chat", token=tenant.token, query={"limit": 100})),
+        "webhooks": ok(api.get("/v1/webhooks", token=tenant.token, query={"limit": 100})),
+        "webhook": ok(api.get(f"/v1/webhooks/{world.ids['webhook']}", token=tenant.token)),
     }
 
 
 def _row_counts() -> dict[str, int]:
-    tables = ("tenant", "user_account", "api_token", "bot_profile", "source", "chat", "message")
+    tables = ("tenant", "user_account", "api_token", "bot_profile", "source", "chat", "message", "webhook",
+              "webhook_delivery")
     with get_engine().connect() as conn:
         return {t: conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one() for t in tables}
 
@@ -246,6 +262,7 @@ def test_tenant_b_call_on_tenant_a_data_reveals_and_changes_nothing(api, tenant_
     if not isinstance(check, OwnCreate):
         assert _row_counts() == counts_before
     assert [m.body for m in get_embedded_queue().receive(100) if tenant_a.id in m.body] == []
+    assert [m.body for m in EmbeddedQueue("webhooks").receive(100) if tenant_a.id in m.body] == []
 
 
 def _check_foreign_id(api, tenant_b, world: World, route_key: str, check: ForeignId) -> None:

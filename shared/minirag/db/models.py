@@ -328,3 +328,42 @@ class QueueMessage(Base):
     receipt: Mapped[str | None] = mapped_column(String(36), nullable=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     visible_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- Webhooks ------------------------------------------------------------------------------------
+
+
+class Webhook(TenantOwned, Base):
+    """A tenant's subscription: events POSTed to `url`, signed with a secret stored Fernet-encrypted
+    (shown once, at creation or rotation)."""
+
+    __tablename__ = "webhook"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        Index(None, "tenant_id", "created_at", "id"),
+    )
+
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WebhookDelivery(TenantOwned, Base):
+    """One delivery attempt of one event to one webhook: the delivery log."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        _same_tenant_fk("webhook_id", "webhook"),
+        Index(None, "tenant_id", "webhook_id", "created_at", "id"),
+    )
+
+    webhook_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -54,6 +54,7 @@ from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
 from minirag.services.provider_keys import embedding_api_key
 from minirag.services.quotas import count_spent, tenant_quota
+from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import Settings
 from minirag.storage.uploads import UploadStorage
 from minirag.vectorstore.indexes import VectorIndexes
@@ -113,7 +114,8 @@ class SourceBytes:
 
 class IngestionService:
     def __init__(self, scope: TenantScope, settings: Settings, *, gateway: ModelGateway, storage: UploadStorage,
-                 publisher: IngestPublisher, indexes: VectorIndexes, fetcher: Any = None) -> None:
+                 publisher: IngestPublisher, indexes: VectorIndexes, fetcher: Any = None,
+                 events: WebhookEvents | None = None) -> None:
         self._scope = scope
         self._settings = settings
         self._gateway = gateway
@@ -121,6 +123,7 @@ class IngestionService:
         self._publisher = publisher
         self._indexes = indexes
         self._fetcher = fetcher
+        self._events = events  # webhooks: source.ingested / source.failed, after the commit
 
     # -- entry point -----------------------------------------------------------------------------
     def run(self, message: IngestMessage, receive_count: int) -> None:
@@ -316,6 +319,8 @@ class IngestionService:
             self._upsert(source, bot, version, rows, vectors)
 
         if self._record_batch(source.id, bot, version, rows, len(texts)):
+            if self._events is not None:
+                self._events.source_finished(self._scope, source.id)
             self._retire_old_versions(source.id, bot, version)
 
     def _check_quota(self, source_id: uuid.UUID, version: int, *, documents: int, chunks: int) -> None:
@@ -492,6 +497,8 @@ class IngestionService:
             source.finished_at = utcnow()
             source_rows.delete_version_rows(self._scope, source.id, version=message.version)
         metrics.add_metric(name="IngestSourcesFailed", unit="Count", value=1)
+        if self._events is not None:
+            self._events.source_finished(self._scope, source.id)
         with self._scope.read():
             bot = self._scope.find(BotProfile, source.bot_profile_id)
         if bot is not None:

@@ -22,10 +22,12 @@ from minirag.api.schemas.chat import (
 from minirag.api.schemas.common import Page
 from minirag.errors import error_body
 from minirag.observability import logger
+from minirag.queue.webhooks import get_webhook_publisher
 from minirag.services.chat import AnswerDelta, ChatService, ChatTurn, PreparedTurn, TurnDone
 from minirag.services.chat_history import ChatHistoryService
 from minirag.services.commands import AskBot, ListChats, RateMessage, Retrieve
 from minirag.services.retrieval import RetrievalService
+from minirag.services.webhook_events import WebhookEvents
 
 router = APIRouter(tags=["chat"])
 
@@ -37,7 +39,8 @@ def get_chat_service(scope: ScopeDep, settings: SettingsDep) -> ChatService:
 
     gateway = get_gateway()
     retrieval = RetrievalService(scope, settings, gateway=gateway, indexes=QdrantIndexes.from_settings(settings))
-    return ChatService(scope, settings, gateway=gateway, retrieval=retrieval)
+    return ChatService(scope, settings, gateway=gateway, retrieval=retrieval,
+                       events=WebhookEvents(get_webhook_publisher()))
 
 
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
