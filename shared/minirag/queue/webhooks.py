@@ -48,13 +48,21 @@ class EmbeddedWebhookPublisher:
 
 
 class SqsWebhookPublisher:
-    def __init__(self, queue_url: str) -> None:
+    """The queue URL is resolved at the first publish, not at construction: a function that builds
+    a publisher (every ingest) must not fail, or call SQS, when no event is ever emitted."""
+
+    def __init__(self, queue_url: str | None = None) -> None:
         import boto3
 
         self._client = boto3.client("sqs")
         self._queue_url = queue_url
 
     def publish(self, messages: list[WebhookMessage]) -> None:
+        if self._queue_url is None:
+            try:
+                self._queue_url = webhook_queue_url()
+            except Exception as exc:  # the queue is missing or SQS unreachable
+                raise UpstreamUnavailable("could not enqueue the webhook event; try again") from exc
         for start in range(0, len(messages), 10):
             entries = [{"Id": str(i), "MessageBody": m.model_dump_json(), "MessageGroupId": str(m.tenant_id)}
                        for i, m in enumerate(messages[start:start + 10])]
@@ -78,7 +86,7 @@ def webhook_queue_url() -> str:
 @lru_cache(maxsize=1)
 def get_webhook_publisher() -> WebhookPublisher:
     if get_settings().queue_backend == "sqs":
-        return SqsWebhookPublisher(webhook_queue_url())
+        return SqsWebhookPublisher()
     return EmbeddedWebhookPublisher()
 
 
