@@ -38,7 +38,9 @@ def test_priced_model_per_token_prices_are_litellms(pricing):
 
 
 def test_provider_prefixed_name_finds_the_bare_entry(pricing):
-    assert pricing.price("openai/gpt-4o-mini") == pricing.price("gpt-4o-mini")
+    prefixed, bare = pricing.price("openai/gpt-4o-mini"), pricing.price("gpt-4o-mini")
+    assert (prefixed.pricing, prefixed.prompt_per_token, prefixed.completion_per_token) == \
+        (bare.pricing, bare.prompt_per_token, bare.completion_per_token)
 
 
 def test_offline_models_cost_nothing_and_unknown_ones_say_so(pricing):
