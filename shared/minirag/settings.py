@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     ingest_max_source_chunks: int = Field(default=5_000, ge=1)
     ingest_max_expansion_ratio: float = Field(default=100, ge=1)
 
+    # Chat export (GET /v1/chat/export): the largest body a buffered (Lambda through API Gateway)
+    # response may carry; Lambda's limit is 6 MB, less headroom for the headers and JSON escaping.
+    export_max_bytes: int = Field(default=5_000_000, ge=1024)
+
     # Model policy (minirag.llm.model_policy): which model strings run, on whose keys, where.
     model_providers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_MODEL_PROVIDERS),

@@ -183,3 +183,9 @@ def test_export_generator_fetches_keyset_pages_lazily(api, tenant_a, bot, monkey
     ids = [r["message_id"] for r in first + rest]
     assert len(ids) == 50 == len(set(ids))
     assert [r["role"] for r in first[:2]] == [MessageRole.user.value, MessageRole.assistant.value]
+
+
+def test_export_rows_are_the_documented_fields():
+    from minirag.api.routers.chat import export_chats
+
+    assert all(name in export_chats.__doc__ for name in chat_rows.EXPORT_FIELDS)
