@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     webhook_max_receive_count: int = Field(default=5, ge=1, le=1000)
     webhook_timeout_seconds: float = Field(default=5, gt=0, le=30)
     webhook_retry_delay_seconds: int = Field(default=30, ge=0, le=3600)
+    # Chat export (GET /v1/chat/export): the largest body a buffered (Lambda through API Gateway)
+    # response may carry; Lambda's limit is 6 MB, less headroom for the headers and JSON escaping.
+    export_max_bytes: int = Field(default=5_000_000, ge=1024)
 
     # Model policy (minirag.llm.model_policy): which model strings run, on whose keys, where.
     model_providers: Annotated[list[str], NoDecode] = Field(

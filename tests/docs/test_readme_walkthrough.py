@@ -43,3 +43,4 @@ def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path) -> None:
     assert "event: start" in out and "event: done" in out
     assert '"rank":1' in out
     assert '{"status":"ok"}' in out and '"status":"ok","checks":{"database":{"status":"ok"' in out
+    assert '"bots":1,"sources":2,"chats":2,"messages":6' in out and "Exported 6 messages" in out

@@ -51,6 +51,7 @@ CASES = {
     "sources": ("GET", "/v1/sources", True, None, 200),
     "system": ("GET", "/health", False, None, 200),
     "webhooks": ("GET", "/v1/webhooks", True, None, 200),
+    "stats": ("GET", "/v1/stats/usage/by-model", True, None, 200),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 
@@ -160,3 +160,26 @@ class RateMessage:
     message_id: uuid.UUID
     feedback: Literal["positive", "negative"] | None
     comment: str | None = None
+
+
+# -- stats and export -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatsWindow:
+    """Which UTC days to aggregate: `from`/`to` (inclusive dates) or the last `days` ending today;
+    neither: the last 30 days. A bot id narrows it to that bot (a foreign one matches nothing)."""
+
+    start: date | None = None
+    end: date | None = None
+    days: int | None = None
+    bot_profile_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class ExportChats:
+    """Messages to export: created on the UTC days `start`..`end` (inclusive), of one bot, or of one chat."""
+
+    start: date | None = None
+    end: date | None = None
+    bot_profile_id: uuid.UUID | None = None
+    chat_id: uuid.UUID | None = None
