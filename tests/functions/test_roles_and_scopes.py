@@ -152,13 +152,14 @@ def test_admin_cannot_mint_a_token_that_manages_users(api, tenant_a, team):
 
 def test_bad_scopes_bindings_and_origins_are_422_naming_the_field(api, tenant_a, team):
     bot = team["bot"]["id"]
-    cases = [({"scopes": ["everything"]}, "scopes"), ({"scopes": []}, "scopes"),
+    # (an item of a list is named by its index, as every 422 names a list item)
+    cases = [({"scopes": ["everything"]}, "scopes.0"), ({"scopes": []}, "scopes"),
              ({"bot_profile_id": "not-a-uuid"}, "bot_profile_id"),
              ({"bot_profile_id": bot, "scopes": ["read"]}, "scopes"),
-             ({"allowed_origins": ["shop.example.com"]}, "allowed_origins"),
-             ({"allowed_origins": ["https://shop.example.com/path"]}, "allowed_origins"),
-             ({"allowed_origins": ["ftp://shop.example.com"]}, "allowed_origins"),
-             ({"allowed_origins": ["https://user@shop.example.com"]}, "allowed_origins")]
+             ({"allowed_origins": ["shop.example.com"]}, "allowed_origins.0"),
+             ({"allowed_origins": ["https://ok.example.com", "https://shop.example.com/path"]}, "allowed_origins.1"),
+             ({"allowed_origins": ["ftp://shop.example.com"]}, "allowed_origins.0"),
+             ({"allowed_origins": ["https://user@shop.example.com"]}, "allowed_origins.0")]
     for extra, field in cases:
         response = api.post("/v1/api-tokens", {"name": "w", **extra}, token=tenant_a.token)
         assert_error(response, 422, field=field)
