@@ -115,6 +115,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("PATCH", "/v1/webhooks/{id}"): WEBHOOKS_WRITE,
     ("DELETE", "/v1/webhooks/{id}"): WEBHOOKS_WRITE,
     ("POST", "/v1/webhooks/{id}/test"): WEBHOOKS_WRITE,
+    ("POST", "/v1/webhooks/{id}/rotate-secret"): WEBHOOKS_WRITE,
     ("GET", "/v1/webhooks/{id}/deliveries"): WEBHOOKS_READ,
 }
 
