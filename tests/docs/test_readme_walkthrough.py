@@ -44,3 +44,5 @@ def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path) -> None:
     assert '"rank":1' in out
     assert '{"status":"ok"}' in out and '"status":"ok","checks":{"database":{"status":"ok"' in out
     assert '"bots":1,"sources":2,"chats":2,"messages":6' in out and "Exported 6 messages" in out
+    # and the member may not create a bot, and the publishable key refuses a page from another origin
+    assert "requires bots:write (admin or owner)" in out and '"code":"origin_not_allowed"' in out

@@ -52,6 +52,7 @@ CASES = {
     "system": ("GET", "/health", False, None, 200),
     "webhooks": ("GET", "/v1/webhooks", True, None, 200),
     "stats": ("GET", "/v1/stats/usage/by-model", True, None, 200),
+    "users": ("GET", "/v1/users", True, None, 200),
 }
 
 

@@ -162,6 +162,16 @@ CASES: dict[str, Case] = {
     "GET /v1/chat/{id}/export": Case(ForeignId("chat")),
 }
 
+# users (team members): B's owner on A's users
+CASES.update({
+    "POST /v1/users": Case(OwnCreate({"email": "b-member@tenant-b.example.com", "password": "b-member-password",
+                                      "display_name": "B's member"}, "/v1/users")),
+    "GET /v1/users": Case(ListRoute(("user",))),
+    "GET /v1/users/{id}": Case(ForeignId("user")),
+    "PATCH /v1/users/{id}": Case(ForeignId("user", {"display_name": "renamed by B", "role": "member"})),
+    "DELETE /v1/users/{id}": Case(ForeignId("user")),
+})
+
 
 def _params() -> list[Any]:
     params = []
@@ -196,7 +206,8 @@ def world(api, tenant_a) -> World:
     get_embedded_queue().clear()
     return World({"bot": bot["id"], "text_source": text_source["id"], "upload_source": upload_source["id"],
                   "api_token": tenant_a.api_token_id, "chat": chat.json["chat_id"],
-                  "chat_answer": chat.json["message_id"], "webhook": webhook.json["id"]})
+                  "chat_answer": chat.json["message_id"], "webhook": webhook.json["id"],
+                  "user": tenant_a.owner_id})
 
 
 def snapshot(api, tenant, world: World) -> dict[str, Any]:
@@ -219,6 +230,7 @@ def snapshot(api, tenant, world: World) -> dict[str, Any]:
         "chats": ok(api.get("/v1/chat", token=tenant.token, query={"limit": 100})),
         "webhooks": ok(api.get("/v1/webhooks", token=tenant.token, query={"limit": 100})),
         "webhook": ok(api.get(f"/v1/webhooks/{world.ids['webhook']}", token=tenant.token)),
+        "users": ok(api.get("/v1/users", token=tenant.token, query={"limit": 100, "include_inactive": "true"})),
     }
 
 

@@ -102,6 +102,7 @@ class User(TenantOwned, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"), default=UserRole.member)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class ApiToken(TenantOwned, Base):
@@ -109,6 +110,7 @@ class ApiToken(TenantOwned, Base):
     __table_args__ = (
         _same_tenant_fk("user_id", "user_account"),
         Index(None, "tenant_id", "created_at", "id"),
+        _same_tenant_fk("bot_profile_id", "bot_profile"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -118,6 +120,11 @@ class ApiToken(TenantOwned, Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What the token may do (minirag.security.permissions): None is all its user's role allows; a key
+    # bound to one bot (a publishable chat key) only chats and retrieves with it, from allowed_origins.
+    scopes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    bot_profile_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    allowed_origins: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class BotProfile(TenantOwned, Base):

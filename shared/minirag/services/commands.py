@@ -49,6 +49,19 @@ class Login:
 class CreateApiToken:
     name: str
     expires_in_days: int | None
+    scopes: tuple[str, ...] | None = None  # None: what the creating credential has
+    bot_profile_id: uuid.UUID | None = None  # a publishable key, bound to one bot
+    allowed_origins: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who acts (for rules that depend on it: a token may not grant more than its creator has)."""
+
+    user_id: uuid.UUID
+    role: str
+    permissions: frozenset[str]
+    scopes: tuple[str, ...] | None = None
 
 
 # -- bot profiles -----------------------------------------------------------------------------
@@ -183,3 +196,18 @@ class ExportChats:
     end: date | None = None
     bot_profile_id: uuid.UUID | None = None
     chat_id: uuid.UUID | None = None
+# -- users (team members) -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateUser:
+    email: str
+    password: str
+    display_name: str | None = None
+    role: str = "member"
+
+
+@dataclass(frozen=True)
+class UpdateUser(_Changes):
+    display_name: str | None | Unset = UNSET
+    role: str | Unset = UNSET
+    is_active: bool | Unset = UNSET

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Iterable, Iterator, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from minirag.api.deps import PageDep, ScopeDep, SettingsDep
+from minirag.api.deps import PageDep, PrincipalDep, ScopeDep, SettingsDep
 from minirag.api.schemas.chat import (
     ChatPublic,
     ChatRequest,
@@ -95,12 +95,13 @@ def _sse(service: ChatService, turn: PreparedTurn) -> Iterator[bytes]:
 @router.post("/v1/chat", response_model=ChatResponse,
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "JSON, or Server-Sent Events when stream is true"}})
-def create_chat_message(body: ChatRequest, service: ChatServiceDep) -> Any:
+def create_chat_message(body: ChatRequest, service: ChatServiceDep, principal: PrincipalDep) -> Any:
     """Ask a bot. Without `chat_id` a new chat starts; with it, the turn continues that chat.
 
     With `stream: true` the answer comes as Server-Sent Events: `start` {chat_id}, `token` {text}
     (the tokens concatenate to the answer), then `done` (the same body as the JSON answer) or
     `error` {code, message, details}."""
+    principal.require_bot(body.bot_profile_id)  # a publishable key chats with its own bot only
     command = AskBot(bot_profile_id=body.bot_profile_id, message=body.message, chat_id=body.chat_id,
                      top_k=body.top_k)
     if body.stream:
@@ -237,8 +238,9 @@ def set_message_feedback(id: uuid.UUID, mid: uuid.UUID, body: FeedbackUpdate,
 
 
 @router.post("/v1/retrieve", response_model=RetrieveResponse)
-def retrieve(body: RetrieveRequest, service: ChatServiceDep) -> RetrieveResponse:
+def retrieve(body: RetrieveRequest, service: ChatServiceDep, principal: PrincipalDep) -> RetrieveResponse:
     """Ranked chunks for a query, without calling a language model."""
+    principal.require_bot(body.bot_profile_id)  # a publishable key retrieves from its own bot only
     chunks = service.retrieve(Retrieve(bot_profile_id=body.bot_profile_id, query=body.query, top_k=body.top_k,
                                        mode=body.mode, min_score=body.min_score))
     return RetrieveResponse(data=[RetrievedChunkPublic.model_validate(c, from_attributes=True) for c in chunks])
