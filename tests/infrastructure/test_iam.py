@@ -131,9 +131,10 @@ def test_only_emitters_send_webhook_events_and_only_the_webhook_function_delays_
         return any(isinstance(p, dict) and "SQSSendMessagePolicy" in p and "WebhookQueue" in _refs(p)
                    for p in fn["Properties"].get("Policies", []))
 
-    # Then chat (chat.message), ingest (source events) and the webhooks API (test ping) send
+    # Then chat (chat.message), ingest and the reconciler (source events) and the webhooks API (test
+    # ping) send
     assert {k for k, fn in FUNCTIONS.items() if sends(fn)} == {"ChatFunction", "IngestFunction",
-                                                               "WebhooksApiFunction"}
+                                                               "ReconcileFunction", "WebhooksApiFunction"}
     # And the webhook function only changes visibility (the back-off); it reads no bucket
     actions = sorted(a for st in _statements(FUNCTIONS["WebhookFunction"]["Properties"]["Policies"])
                      for a in _as_list(st["Action"]))

@@ -222,3 +222,34 @@ def test_a_slow_receiver_times_out_and_is_retried(api, tenant_a, receiver, webho
     from minirag.queue.embedded import EmbeddedQueue
 
     assert len(EmbeddedQueue("webhooks", "webhooks-dlq")) == 1
+
+
+def test_source_the_reconciler_fails_delivers_source_failed(api, tenant_a, receiver, webhook_worker, monkeypatch):
+    # Given A's webhook for source.failed and a source whose ingest message is lost twice
+    from minirag.local.events import LambdaContext, scheduled_event
+    from minirag.local.template import load_handler
+    from minirag.settings import get_settings
+    from tests.integration.ingest.support import request_ingest, take_queued
+
+    hook = make_webhook(api, tenant_a, receiver.url, events=("source.failed",))
+    bot = make_bot_profile(api, tenant_a)
+    source = make_source(api, tenant_a, bot["id"])
+    request_ingest(api, tenant_a, source["id"])
+    take_queued()
+    monkeypatch.setenv("INGEST_STUCK_AFTER_SECONDS", "0")
+    get_settings.cache_clear()
+    reconcile = load_handler(api.template, api.template.functions["ReconcileFunction"])
+    assert reconcile(scheduled_event(), LambdaContext(function_name="ReconcileFunction"))["requeued"] == [source["id"]]
+    take_queued()
+    assert webhook_worker.drain() == 0  # re-queued is not an outcome
+
+    # When the scheduled reconciler finds it stuck again and fails it
+    report = reconcile(scheduled_event(), LambdaContext(function_name="ReconcileFunction"))
+    assert report["failed"] == [source["id"]]
+
+    # Then the receiver gets a signed source.failed naming the reconciler's reason
+    assert webhook_worker.drain() == 1
+    [request] = receiver.requests
+    payload = Webhook(hook["secret"]).verify(request.body, request.headers)
+    assert payload["type"] == "source.failed" and payload["data"]["source_id"] == source["id"]
+    assert payload["data"]["status"] == "error" and "even after being re-queued" in payload["data"]["error"]
