@@ -10,7 +10,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.integration.webhooks.receiver import receiver  # noqa: F401  (a fixture)
-from tests.runner_process import start_local_runner, stop, wait_until
+from tests.runner_process import add_text_source, bootstrap_tenant, start_local_runner, stop, wait_until
 
 
 def test_the_runner_delivers_a_signed_source_ingested(tmp_path: Path, receiver, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
@@ -18,15 +18,10 @@ def test_the_runner_delivers_a_signed_source_ingested(tmp_path: Path, receiver, 
     monkeypatch.setenv("URL_FETCH_ALLOW_PRIVATE", "true")
     runner, api = start_local_runner(tmp_path)
     try:
-        token = httpx.post(f"{api}/v1/tenants", json={
-            "tenant_name": "Acme", "tenant_slug": "acme", "owner_email": "o@acme.example",
-            "owner_password": "correct horse battery"}, timeout=10).json()["raw_token"]
-        auth = {"authorization": f"Bearer {token}"}
+        auth = bootstrap_tenant(api)
         hook = httpx.post(f"{api}/v1/webhooks", headers=auth, timeout=10,
                           json={"url": receiver.url, "events": ["source.ingested"]}).json()
-        bot = httpx.post(f"{api}/v1/bot-profiles", json={"name": "S"}, headers=auth, timeout=10).json()
-        source = httpx.post(f"{api}/v1/sources", headers=auth, timeout=10, json={
-            "bot_profile_id": bot["id"], "name": "H", "source_type": "text", "content": "Refunds take 14 days."}).json()
+        source = {"id": add_text_source(api, auth)}
 
         # When the source is ingested through the runner
         assert httpx.post(f"{api}/v1/sources/{source['id']}/ingest", headers=auth, timeout=10).status_code == 202
