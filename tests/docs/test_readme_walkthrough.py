@@ -30,8 +30,8 @@ def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path, monkeypatch: 
     work.mkdir()
     try:
         # When it runs, stopping at the first failing command
-        result = subprocess.run(["bash", "-e", str(script)], cwd=work, env={**os.environ, "API": api, "HOOK_PORT": str(free_port())},
-                                capture_output=True, text=True, timeout=240)
+        result = subprocess.run(["bash", "-e", str(script)], cwd=work, capture_output=True, text=True, timeout=240,
+                                env={**os.environ, "API": api, "HOOK_PORT": str(free_port())})
     finally:
         stop(runner)
 
