@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .PHONY: dev test install install-test migrate lint clean \
-        up down localstack localstack-install dev-aws test-e2e sam-install sam-validate sam-build sizes cold-start
+        up down localstack localstack-install dev-aws test-e2e test-browser sam-install sam-validate sam-build sizes cold-start
 
 # `$(call step,what,command)`: say what starts, run it, say how long it took (a first run is never silent).
 comma := ,
@@ -116,6 +116,10 @@ dev-aws: $(VENV)/.installed
 	$(DEV_AWS_ENV) $(BIN)/minirag dev --host $(HOST) --port $(PORT)
 
 ## End-to-end on LocalStack (started here without Docker, or LOCALSTACK_URL). MINIRAG_REQUIRE_E2E=1: no skips.
+## The real-browser tests alone (headless Chromium from Debian's packages; also part of `make test`).
+test-browser: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
 test-e2e: $(VENV)/.installed-test $(if $(LOCALSTACK_URL),,$(LOCALSTACK_VENV)/.installed)
 	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 

@@ -2,8 +2,9 @@
 
 Each request becomes an HTTP API v2 event (same builder as the tests) and is passed with a Lambda
 context to the function's `handler`; its response dict becomes the HTTP response. The runner also
-serves the merged OpenAPI document (`/openapi.json`, `/docs`), the local upload endpoint that
-stands in for S3 presigned PUTs, and `/healthz`.
+serves the merged OpenAPI document (`/openapi.json`, and `/docs` (Swagger UI) and `/redoc` with
+their scripts served from the `fastapi-offline` package: no CDN, so they render offline), the local
+upload endpoint that stands in for S3 presigned PUTs, and `/healthz`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from anyio import to_thread
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from minirag import __version__
 from minirag.errors import error_body
@@ -27,7 +29,8 @@ from minirag.local.invoke import Invocation, invoke_route, route_event
 from minirag.local.template import Template, load_all_apps, load_all_handlers
 from minirag.settings import Settings
 
-LOCAL_PATHS = ("/openapi.json", "/docs", "/healthz", "/_local/uploads/")
+LOCAL_PATHS = ("/openapi.json", "/docs", "/redoc", "/healthz", "/_local/uploads/")
+DOCS_ASSETS = "/docs/assets"  # Swagger UI's and ReDoc's scripts, styles and icon, from fastapi-offline
 
 
 def merged_openapi(template: Template, apps: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +146,15 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
         return JSONResponse(openapi_document)
 
     async def docs(_: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="MiniRAG API")
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="MiniRAG API",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
+
+    async def redoc(_: Request) -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="MiniRAG API",
+                              redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+                              redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png", with_google_fonts=False)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "routes": len(template.routes)})
@@ -194,6 +205,8 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
     app = Starlette(routes=[
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
+        Route("/redoc", redoc, methods=["GET"]),
+        Mount(DOCS_ASSETS, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets"),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/_local/uploads/{token}", local_upload, methods=["PUT"]),
         Route("/{path:path}", invoke, methods=methods),
