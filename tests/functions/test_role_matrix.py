@@ -3,7 +3,8 @@ each scope: a 403 naming the permission exactly where the operator API's rules (
 from the issue's words, independently of minirag.security.permissions) say the caller may not act,
 and never a 403 where it may. A new route is covered the moment it is in the template.
 
-The rules: a `member` reads bots, sources and chats, chats and retrieves (and rates answers); an
+The rules: a `member` reads bots, sources and chats, chats and retrieves (and rates answers; the
+OpenAI-compatible endpoint is chat); an
 `admin` also manages bots, sources, tokens and webhooks and reads usage and the team; an `owner`
 also manages users and roles. Scopes: `chat` (chat, feedback), `retrieve`, `read` (reads of bots,
 sources, chats, stats, who-am-I), `write` (bots and sources), `admin` (tokens, users, webhooks)."""
@@ -29,7 +30,7 @@ def least_role(route: str) -> str:
     """The weakest role that may call the route, by the rules above."""
     method, path = route.split(" ", 1)
     area = _area(path)
-    if area in ("auth", "tenants", "system", "retrieve"):
+    if area in ("auth", "tenants", "system", "retrieve", "openai"):
         return "member"
     if area == "chat":
         return "member"  # chat, read chats and messages, export them, rate answers
@@ -46,7 +47,7 @@ def scope_allows(scope: str, route: str) -> bool:
     method, path = route.split(" ", 1)
     area = _area(path)
     if scope == "chat":
-        return route == "POST /v1/chat" or (area == "chat" and path.endswith("/feedback"))
+        return route == "POST /v1/chat" or (area == "chat" and path.endswith("/feedback")) or area == "openai"
     if scope == "retrieve":
         return route == "POST /v1/retrieve"
     if scope == "read":

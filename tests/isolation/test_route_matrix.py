@@ -139,6 +139,11 @@ CASES: dict[str, Case] = {
     "POST /v1/retrieve": Case(ForeignRef(
         lambda ids: {"bot_profile_id": ids["bot_profile_id"], "query": "office hours"},
         {"bot_profile_id": "bot"})),
+    # the OpenAI-compatible endpoint: A's bot as B's `model` is the 404 of a missing one; B's models list none of A's
+    "POST /v1/openai/chat/completions": Case(ForeignRef(
+        lambda ids: {"model": ids["model"], "messages": [{"role": "user", "content": "office hours?"}]},
+        {"model": "bot"})),
+    "GET /v1/openai/models": Case(ListRoute(("bot",))),
     # webhooks
     "POST /v1/webhooks": Case(OwnCreate({"url": "http://93.184.215.14/b", "events": ["chat.message"]},
                                         "/v1/webhooks")),

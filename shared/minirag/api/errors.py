@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from minirag.api.openai_errors import is_openai_path, openai_error_body, openai_status
 from minirag.errors import AppError, RateLimited, error_body
 from minirag.observability import logger
 
@@ -25,8 +26,13 @@ INTERNAL_ERROR_MESSAGE = "internal error; quote the x-request-id response header
 
 
 def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+                   headers: dict[str, str] | None = None, *, path: str = "") -> JSONResponse:
+    """The envelope; on the OpenAI-compatible routes also in OpenAI's shape (minirag.api.openai_errors)."""
+    body = error_body(code, message, details)
+    if is_openai_path(path):
+        status = openai_status(status)
+        body = openai_error_body(status, body)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -71,21 +77,23 @@ def validation_details(errors: list[dict[str, Any]], body: Any = None) -> list[d
     return details
 
 
-async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+async def _app_error(request: Request, exc: AppError) -> JSONResponse:
     headers = {"Retry-After": "5"} if exc.status_code in (429, 503) else None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after), **exc.headers}
-    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers, path=request.url.path)
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = list(exc.errors())
     details = validation_details(errors, exc.body)
     if errors and errors[0].get("type") == "json_invalid":  # then it is the only error
         message = "the request body is " + details[0]["reason"]
     else:
         message = "invalid request: " + "; ".join(f"{d['field']}: {d['reason']}" for d in details)
-    return error_response(422, "validation_error", message, details)
+    code = "unsupported_parameter" if any(e.get("type") == "unsupported_parameter" for e in errors) \
+        else "validation_error"
+    return error_response(422, code, message, details, path=request.url.path)
 
 
 def _http_error_parts(exc: StarletteHTTPException) -> tuple[str, str]:
@@ -96,9 +104,10 @@ def _http_error_parts(exc: StarletteHTTPException) -> tuple[str, str]:
     return code, message
 
 
-async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code, message = _http_error_parts(exc)
-    return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None))
+    return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None),
+                          path=request.url.path)
 
 
 class CatchAllMiddleware:

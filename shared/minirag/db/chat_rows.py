@@ -21,6 +21,13 @@ def recent_messages(scope: TenantScope, chat_id: uuid.UUID, *, limit: int) -> li
     return list(reversed(scope.scalars(stmt)))
 
 
+def latest_chat_of_end_user(scope: TenantScope, bot_profile_id: uuid.UUID, end_user: str) -> Chat | None:
+    """The end user's most recent chat with the bot (the OpenAI-compatible endpoint's `user`)."""
+    stmt = (scope.where(Chat, bot_profile_id=bot_profile_id, end_user=end_user)
+            .order_by(Chat.created_at.desc(), Chat.id.desc()).limit(1))
+    return next(iter(scope.scalars(stmt)), None)
+
+
 def bump_counters(scope: TenantScope, chat_id: uuid.UUID, *, messages: int, prompt_tokens: int,
                   completion_tokens: int, cost: float | None) -> None:
     """Add a turn to the chat's counters as SQL increments, so concurrent turns lose no update."""

@@ -241,10 +241,13 @@ class Chat(TenantOwned, Base):
         _same_tenant_fk("bot_profile_id", "bot_profile"),
         Index(None, "tenant_id", "created_at", "id"),
         Index(None, "tenant_id", "bot_profile_id", "created_at", "id"),  # GET /v1/chat?bot_profile_id=
+        Index(None, "tenant_id", "bot_profile_id", "end_user", "created_at"),  # OpenAI `user`: their chat
     )
 
     bot_profile_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The end user the OpenAI-compatible endpoint's `user` names: their turns continue this chat.
+    end_user: Mapped[str | None] = mapped_column(String(256), nullable=True)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -93,6 +93,9 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     # chat
     ("POST", "/v1/chat"): CHAT,
     ("POST", "/v1/retrieve"): RETRIEVE,
+    # the OpenAI-compatible endpoint: exactly /v1/chat's (a key that may chat lists the bots it may ask)
+    ("POST", "/v1/openai/chat/completions"): CHAT,
+    ("GET", "/v1/openai/models"): CHAT,
     ("GET", "/v1/chat"): CHATS_READ,
     ("GET", "/v1/chat/{id}"): CHATS_READ,
     ("GET", "/v1/chat/{id}/messages"): CHATS_READ,

@@ -31,7 +31,7 @@ from minirag.db import chat_rows
 from minirag.db.base import utcnow
 from minirag.db.models import BotProfile, Chat, Message, MessageRole, UsageEvent, UsageKind
 from minirag.db.scope import PageResult, TenantScope
-from minirag.errors import AppError, NotFound
+from minirag.errors import AppError, InvalidInput, NotFound
 from minirag.llm.ports import ModelCompletion, ModelGateway
 from minirag.observability import logger, metrics
 from minirag.services.commands import AskBot, Retrieve
@@ -110,11 +110,27 @@ class PreparedTurn:
     history: list[dict[str, str]]
     query: str = ""
     top_k: int | None = None  # None: the bot's
+    temperature: float | None = None  # None: the bot's
+    max_tokens: int | None = None  # None: the bot's
+    instructions: str | None = None  # the caller's system messages
+    end_user: str | None = None  # stored on a new chat
     user_message_id: uuid.UUID = field(default_factory=uuid.uuid4)
     usage: Usage = field(default_factory=Usage)
     usage_events: list[UsageEvent] = field(default_factory=list)
     llm_messages: list[dict[str, str]] | None = None
     included: list[RetrievedChunk] = field(default_factory=list)
+
+    @property
+    def answer_temperature(self) -> float:
+        return self.bot.temperature if self.temperature is None else self.temperature
+
+    @property
+    def answer_max_tokens(self) -> int:
+        return self.bot.max_tokens if self.max_tokens is None else self.max_tokens
+
+    @property
+    def system_prompt(self) -> str:
+        return f"{self.bot.system_prompt}\n\n{self.instructions}" if self.instructions else self.bot.system_prompt
 
     @property
     def on_platform_keys(self) -> bool:
@@ -169,8 +185,8 @@ class ChatService:
             if turn.llm_messages is None:
                 return self._finish(turn, turn.bot.no_answer_text, [], None)
             completion = self._gateway.complete(
-                turn.llm_messages, model=turn.bot.model, temperature=turn.bot.temperature,
-                max_tokens=turn.bot.max_tokens, api_key=turn.api_key, timeout=self._settings.llm_timeout_seconds,
+                turn.llm_messages, model=turn.bot.model, temperature=turn.answer_temperature,
+                max_tokens=turn.answer_max_tokens, api_key=turn.api_key, timeout=self._settings.llm_timeout_seconds,
             )
         except AppError as exc:
             self._store_failed_turn(turn, exc)
@@ -183,8 +199,13 @@ class ChatService:
         received_at = utcnow()
         with self._scope.read():
             bot = BotSnapshot.of(self._scope.require_ref(BotProfile, command.bot_profile_id, field="bot_profile_id"))
+            if command.max_tokens is not None and command.max_tokens > bot.max_tokens:
+                raise InvalidInput("max_tokens", f"at most {bot.max_tokens} for this bot (its max_tokens)")
             history: list[dict[str, str]] = []
             chat_id = command.chat_id
+            if chat_id is None and command.end_user is not None:
+                latest = chat_rows.latest_chat_of_end_user(self._scope, bot.id, command.end_user)
+                chat_id = latest.id if latest is not None else None
             if chat_id is not None:
                 chat = self._scope.find(Chat, chat_id)
                 if chat is None or chat.bot_profile_id != bot.id:
@@ -195,13 +216,18 @@ class ChatService:
                 title = None
             else:
                 chat_id, title = uuid.uuid4(), " ".join(command.message.split())[:80]
+                if command.history and bot.history_turns:  # the caller keeps the conversation
+                    history = [{"role": role, "content": text}
+                               for role, text in command.history][-bot.history_turns * 2:]
         with self._scope.write():  # the day's budget: refused before any model is called (429)
             quota = tenant_quota(self._scope, self._settings)
             quota.require_room("model_tokens_per_day")
             quota.take("chat_turns_per_day")
         return PreparedTurn(bot=bot, api_key=chat_api_key(bot), chat_id=chat_id, new_chat_title=title,
                             message=command.message, received_at=received_at, history=history,
-                            query=command.message, top_k=command.top_k)
+                            query=command.message, top_k=command.top_k, temperature=command.temperature,
+                            max_tokens=command.max_tokens, instructions=command.instructions,
+                            end_user=command.end_user)
 
     def stream_turn(self, turn: PreparedTurn) -> Iterator[TurnEvent]:
         """The answer as the model writes it, then the stored turn (or the failure). Citation
@@ -213,8 +239,8 @@ class ChatService:
                 yield TurnDone(self._finish(turn, turn.bot.no_answer_text, [], None))
                 return
             stream = self._gateway.stream(
-                turn.llm_messages, model=turn.bot.model, temperature=turn.bot.temperature,
-                max_tokens=turn.bot.max_tokens, api_key=turn.api_key, timeout=self._settings.llm_timeout_seconds,
+                turn.llm_messages, model=turn.bot.model, temperature=turn.answer_temperature,
+                max_tokens=turn.answer_max_tokens, api_key=turn.api_key, timeout=self._settings.llm_timeout_seconds,
             )
             renumberer = CitationRenumberer(turn.included)
             for delta in stream:
@@ -239,8 +265,8 @@ class ChatService:
         chunks = self._retrieval.retrieve(turn.bot, turn.query, top_k=turn.top_k or turn.bot.top_k)
         if chunks:
             turn.llm_messages, turn.included = build_answer_messages(
-                system_prompt=turn.bot.system_prompt, history=turn.history, chunks=chunks, question=turn.message,
-                model=turn.bot.model, max_tokens=turn.bot.max_tokens,
+                system_prompt=turn.system_prompt, history=turn.history, chunks=chunks, question=turn.message,
+                model=turn.bot.model, max_tokens=turn.answer_max_tokens,
             )
 
     def _rewrite(self, turn: PreparedTurn) -> str:
@@ -271,6 +297,7 @@ class ChatService:
         usage = turn.usage
         if turn.new_chat_title is not None:
             self._scope.add(Chat(id=turn.chat_id, bot_profile_id=turn.bot.id, title=turn.new_chat_title,
+                                 end_user=turn.end_user,
                                  message_count=messages, prompt_tokens=usage.prompt_tokens,
                                  completion_tokens=usage.completion_tokens, total_tokens=usage.total_tokens,
                                  cost=usage.cost))

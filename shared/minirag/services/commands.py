@@ -143,6 +143,12 @@ class AskBot:
     message: str
     chat_id: uuid.UUID | None = None  # None: a new chat
     top_k: int | None = None  # None: the bot's top_k
+    # The OpenAI-compatible endpoint's extras (None: the bot's settings / a stored chat's history):
+    history: tuple[tuple[str, str], ...] | None = None  # (role, text) earlier turns the caller sends
+    instructions: str | None = None  # the caller's system messages, after the bot's own prompt
+    temperature: float | None = None
+    max_tokens: int | None = None  # at most the bot's
+    end_user: str | None = None  # continue this end user's latest chat with the bot (or start it)
 
 
 @dataclass(frozen=True)
