@@ -120,3 +120,6 @@ class PageParams:
 
 
 PageDep = Annotated[PageParams, Depends()]
+
+
+IncludeInactive = Annotated[bool, Query(description="also list deactivated items (`is_active: false`)")]

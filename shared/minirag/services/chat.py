@@ -29,11 +29,12 @@ from typing import Any, Iterator
 
 from minirag.db import chat_rows
 from minirag.db.base import utcnow
-from minirag.db.models import BotProfile, Chat, Message, MessageRole, UsageEvent, UsageKind
+from minirag.db.models import Chat, Message, MessageRole, UsageEvent, UsageKind
 from minirag.db.scope import PageResult, TenantScope
 from minirag.errors import AppError, NotFound
 from minirag.llm.ports import ModelCompletion, ModelGateway
 from minirag.observability import logger, metrics
+from minirag.services.bot_refs import require_active_bot
 from minirag.services.commands import AskBot, Retrieve
 from minirag.services.prompting import (
     CitationRenumberer,
@@ -74,6 +75,7 @@ class ChatTurn:
     citations: list[dict[str, Any]]
     usage: Usage
     retrieval_query: str
+    model: str = ""  # the model that answered (the bot's, when nothing relevant was found and none was called)
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ class ChatService:
 
     def retrieve(self, query: Retrieve) -> list[RetrievedChunk]:
         with self._scope.read():
-            bot = BotSnapshot.of(self._scope.require_ref(BotProfile, query.bot_profile_id, field="bot_profile_id"))
+            bot = BotSnapshot.of(require_active_bot(self._scope, query.bot_profile_id))
         # No transaction is open while the query is embedded and searched: retrieval reads in its own.
         return self._retrieval.retrieve(bot, query.query, top_k=query.top_k or bot.top_k, mode=query.mode,
                                         min_score=query.min_score)
@@ -180,7 +182,7 @@ class ChatService:
         """Validate the references and read the history (raises `AppError` for a bad request)."""
         received_at = utcnow()
         with self._scope.read():
-            bot = BotSnapshot.of(self._scope.require_ref(BotProfile, command.bot_profile_id, field="bot_profile_id"))
+            bot = BotSnapshot.of(require_active_bot(self._scope, command.bot_profile_id))
             history: list[dict[str, str]] = []
             chat_id = command.chat_id
             if chat_id is not None:
@@ -319,4 +321,5 @@ class ChatService:
                 ))
             count_spent(self._scope, "model_tokens_per_day", turn.usage.total_tokens)
         metrics.add_metric(name="ChatTurns", unit="Count", value=1)
-        return ChatTurn(turn.chat_id, user, assistant, citations, turn.usage, turn.query)
+        return ChatTurn(turn.chat_id, user, assistant, citations, turn.usage, turn.query,
+                        model=assistant.model or bot.model)

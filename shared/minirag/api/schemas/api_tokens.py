@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from minirag.api.schemas.common import PublicModel, StrictModel
 
@@ -20,6 +20,8 @@ class ApiTokenPublic(PublicModel):
     id: uuid.UUID
     name: str
     prefix: str
+    token_prefix: str = Field(validation_alias=AliasChoices("token_prefix", "prefix"),
+                              description="The token's first characters, safe to show (the seed system's name)")
     user_id: uuid.UUID
     created_at: datetime
     last_used_at: datetime | None
