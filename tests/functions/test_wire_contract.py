@@ -212,20 +212,39 @@ def test_every_list_route_answers_an_array(api, tenant_a, ingest_worker):
     bot = make_bot_profile(api, tenant_a)
     make_ingested_source(api, tenant_a, bot["id"], ingest_worker)
     chat = api.post("/v1/chat", {"bot_profile_id": bot["id"], "message": "hello"}, token=tenant_a.token).json
+    hook = api.post("/v1/webhooks", {"url": "http://93.184.215.14/hooks", "events": ["chat.message"]},
+                    token=tenant_a.token).json
     for path in ("/v1/api-tokens", "/v1/bot-profiles", "/v1/sources", "/v1/chat",
-                 f"/v1/chat/{chat['chat_id']}/messages"):
+                 f"/v1/chat/{chat['chat_id']}/messages", "/v1/users", "/v1/webhooks"):
         response = api.get(path, token=tenant_a.token, query={"limit": 1})
         assert response.status == 200 and isinstance(response.json, list) and len(response.json) == 1, path
+    deliveries = api.get(f"/v1/webhooks/{hook['id']}/deliveries", token=tenant_a.token)
+    assert deliveries.status == 200 and deliveries.json == []
 
 
-def test_list_openapi_documents_the_paging_headers():
-    from minirag.api.app import build_app
-    from minirag.api.routers import bot_profiles
+LIST_ROUTES = {"/v1/api-tokens", "/v1/bot-profiles", "/v1/sources", "/v1/chat", "/v1/chat/{id}/messages",
+               "/v1/users", "/v1/webhooks", "/v1/webhooks/{id}/deliveries"}
 
-    spec = build_app(bot_profiles.router, title="t").openapi()
-    ok = spec["paths"]["/v1/bot-profiles"]["get"]["responses"]["200"]
-    assert {"Link", "X-Next-Cursor"} <= set(ok["headers"])
-    assert ok["content"]["application/json"]["schema"]["type"] == "array"
+
+def test_openapi_documents_every_list_as_an_array_with_the_paging_headers():
+    from starlette.testclient import TestClient
+
+    from minirag.local.server import build_local_app
+    from minirag.local.template import load_template
+    from minirag.settings import get_settings
+    from tests.conftest import ROOT
+
+    with TestClient(build_local_app(load_template(str(ROOT / "template.yaml")), get_settings())) as client:
+        spec = client.get("/openapi.json").json()
+    arrays = set()
+    for path, operations in spec["paths"].items():
+        ok = operations.get("get", {}).get("responses", {}).get("200", {})
+        schema = ok.get("content", {}).get("application/json", {}).get("schema", {})
+        paged = "cursor" in {p["name"] for p in operations.get("get", {}).get("parameters", [])}
+        if schema.get("type") == "array" and paged:
+            arrays.add(path)
+            assert {"Link", "X-Next-Cursor"} <= set(ok.get("headers", {})), path
+    assert arrays == LIST_ROUTES
 
 
 # -- deactivation -----------------------------------------------------------------------------------

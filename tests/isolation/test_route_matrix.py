@@ -325,15 +325,20 @@ def _check_foreign_id(api, tenant_b, world: World, route_key: str, check: Foreig
     assert (foreign.status, foreign.body) == (missing.status, missing.body), "a foreign id is distinguishable"
 
 
+def _items(body: Any) -> list[dict[str, Any]]:
+    """A list's items: MiniRAG's lists are arrays; OpenAI's (GET /v1/openai/models) are {"data": [...]}."""
+    return body["data"] if isinstance(body, dict) else body
+
+
 def _check_list(api, tenant_a, tenant_b, world: World, route_key: str, check: ListRoute) -> None:
     method, path = _path(route_key, "")
     a_ids = {world.ids[t] for t in check.targets}
-    listed = api.request(method, path, token=tenant_a.token, query={"limit": 100}).json
+    listed = _items(api.request(method, path, token=tenant_a.token, query={"limit": 100}).json)
     seen_by_a = {item["id"] for item in listed}
     assert a_ids <= seen_by_a  # the check below is not vacuous
     response = api.request(method, path, token=tenant_b.token, query={"limit": 100})
     assert response.status == 200, response.body
-    seen_by_b = {item["id"] for item in response.json}
+    seen_by_b = {item["id"] for item in _items(response.json)}
     assert not (seen_by_b & seen_by_a), "B's list shows A's items"
     for a_id in a_ids:
         assert a_id not in response.body.decode()
