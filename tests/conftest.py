@@ -199,7 +199,7 @@ def bootstrap_tenant(api: Api, slug: str) -> TenantCtx:
     assert response.status == 201, response.body
     data = response.json
     return TenantCtx(data["tenant"]["id"], slug, data["raw_token"], data["owner"]["id"], email, password,
-                     data["api_token"]["id"])
+                     data["token"]["id"])
 
 
 @pytest.fixture

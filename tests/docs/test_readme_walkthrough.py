@@ -44,6 +44,7 @@ def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path, monkeypatch: 
     assert "Orders ship within 2 business days" in out
     assert "event: start" in out and "event: done" in out
     assert '"rank":1' in out
+    assert 'rel="next"' in out and "cursor=" in out  # the list's next page, in the Link header
     assert '{"status":"ok"}' in out and '"status":"ok","checks":{"database":{"status":"ok"' in out
     assert '"bots":1,"sources":2,"chats":2,"messages":6' in out and "Exported 6 messages" in out
     # and the member may not create a bot, and the publishable key refuses a page from another origin

@@ -24,7 +24,7 @@ def _wait_for_status(client: httpx.Client, source_id: str, headers: dict[str, st
     deadline = time.monotonic() + seconds
     while True:
         source = client.get(f"/v1/sources/{source_id}", headers=headers).json()
-        if source["status"] in ("ready", "failed") or time.monotonic() > deadline:
+        if source["status"] in ("ready", "error") or time.monotonic() > deadline:
             return source
         time.sleep(0.2)  # polling a real queue consumer; no timing is asserted
 

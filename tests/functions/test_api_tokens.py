@@ -7,8 +7,8 @@ import hashlib
 
 from tests.assertions import assert_error
 
-PUBLIC_KEYS = {"id", "name", "prefix", "user_id", "created_at", "last_used_at", "expires_at", "revoked_at",
-               "scopes", "bot_profile_id", "allowed_origins"}
+PUBLIC_KEYS = {"id", "name", "prefix", "token_prefix", "user_id", "created_at", "last_used_at", "expires_at",
+               "revoked_at", "scopes", "bot_profile_id", "allowed_origins"}
 
 
 def test_create_api_token_returns_raw_token_once_and_it_works(api, tenant_a):
@@ -37,7 +37,7 @@ def test_list_api_tokens_never_contains_raw_token_or_hash(api, tenant_a):
 
     # Then each item has only the public keys, and no raw token or its SHA-256 appears anywhere
     assert response.status == 200, response.body
-    items = response.json["data"]
+    items = response.json
     assert {i["id"] for i in items} == {tenant_a.api_token_id, created["id"]}
     for item in items:
         assert set(item) == PUBLIC_KEYS
@@ -60,7 +60,7 @@ def test_create_api_token_with_invalid_body_returns_422(api, tenant_a):
         # Then it is a 422 naming the field
         assert_error(response, 422, "validation_error", field=field)
     # And no token was created
-    assert len(api.get("/v1/api-tokens", token=tenant_a.token).json["data"]) == 1
+    assert len(api.get("/v1/api-tokens", token=tenant_a.token).json) == 1
 
 
 def test_revoke_api_token_returns_401_at_once_and_twice_is_ok(api, tenant_a):
@@ -75,7 +75,7 @@ def test_revoke_api_token_returns_401_at_once_and_twice_is_ok(api, tenant_a):
     assert response.status == 204 and response.body == b""
     assert_error(api.get("/v1/tenants/me", token=created["raw_token"]), 401, "unauthenticated")
     # And the list shows it revoked
-    listed = {t["id"]: t for t in api.get("/v1/api-tokens", token=tenant_a.token).json["data"]}
+    listed = {t["id"]: t for t in api.get("/v1/api-tokens", token=tenant_a.token).json}
     assert listed[created["id"]]["revoked_at"] is not None
     # And revoking again is fine
     assert api.delete(f"/v1/api-tokens/{created['id']}", token=tenant_a.token).status == 204
@@ -123,8 +123,8 @@ def test_list_api_tokens_paginates_each_item_once(api, tenant_a):
         query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = api.get("/v1/api-tokens", token=tenant_a.token, query=query)
         assert page.status == 200, page.body
-        seen += [t["id"] for t in page.json["data"]]
-        cursor = page.json["next_cursor"]
+        seen += [t["id"] for t in page.json]
+        cursor = page.headers.get("x-next-cursor")
         if not cursor:
             break
 

@@ -10,6 +10,7 @@ import copy
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from minirag.local.events import LambdaContext, response_body_bytes
 from minirag.local.template import load_handler, load_template
@@ -91,11 +92,15 @@ def test_query_string_from_api_gateway_is_honoured(api, tenant_a):
                    query={"status": "pending", "limit": "1"})
 
     # When the sources handler receives it
-    status, _, body = _invoke(event)
+    status, headers, body = _invoke(event)
 
-    # Then both filters apply: one pending source and a cursor for the next
+    # Then both filters apply: one pending source, and the next page's cursor and link in the headers
     assert status == 200, body
-    assert len(body["data"]) == 1 and body["data"][0]["status"] == "pending" and body["next_cursor"]
+    assert len(body) == 1 and body[0]["status"] == "pending" and headers["x-next-cursor"]
+    target, rel = headers["link"].split(">; ", 1)
+    path, query = target.removeprefix("<").split("?", 1)
+    assert rel == 'rel="next"' and path == "/v1/sources"
+    assert parse_qs(query) == {"status": ["pending"], "limit": ["1"], "cursor": [headers["x-next-cursor"]]}
 
 
 def test_tenant_comes_from_the_token_not_from_authorizer_claims_or_headers(api, tenant_a, tenant_b):

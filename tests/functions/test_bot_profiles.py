@@ -156,7 +156,7 @@ def test_patch_bot_profile_description_to_null_clears_it(api, tenant_a):
     assert response.status == 200 and response.json["description"] is None
 
 
-@pytest.mark.parametrize("body", [{"embedding_model": "other"}, {"is_active": False}, {"tenant_id": "x"}])
+@pytest.mark.parametrize("body", [{"embedding_model": "other"}, {"tenant_id": "x"}])
 def test_patch_bot_profile_with_unknown_or_fixed_field_returns_422(api, tenant_a, body):
     # Given a bot profile
     bot = make_bot_profile(api, tenant_a)
@@ -192,7 +192,7 @@ def test_create_bot_profile_with_overlap_over_half_chunk_returns_422(api, tenant
 
     # Then it is a 422 naming chunk_overlap_tokens, and nothing was created
     assert_error(response, 422, field="chunk_overlap_tokens")
-    assert api.get("/v1/bot-profiles", token=tenant_a.token).json["data"] == []
+    assert api.get("/v1/bot-profiles", token=tenant_a.token).json == []
 
 
 def test_create_bot_profile_with_overlap_exactly_half_chunk_returns_422(api, tenant_a):
@@ -203,7 +203,7 @@ def test_create_bot_profile_with_overlap_exactly_half_chunk_returns_422(api, ten
 
     # Then it is a 422 naming chunk_overlap_tokens, and nothing was created
     assert_error(response, 422, "invalid_input", field="chunk_overlap_tokens")
-    assert api.get("/v1/bot-profiles", token=tenant_a.token).json["data"] == []
+    assert api.get("/v1/bot-profiles", token=tenant_a.token).json == []
 
 
 def test_create_bot_profile_with_largest_allowed_overlap_ingests_to_ready(api, tenant_a):
@@ -273,14 +273,21 @@ def test_deactivate_bot_profile_hides_it_and_its_sources(api, tenant_a):
     # When the first bot profile is deactivated
     response = api.delete(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token)
 
-    # Then it answers 204; the profile reads as 404 and is not listed; its source is gone too
+    # Then it answers 204; the profile still reads, as inactive, but is listed only on request;
+    # its source is deactivated with it
     assert response.status == 204 and response.body == b""
-    assert_error(api.get(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token), 404, "not_found")
-    assert [b["id"] for b in api.get("/v1/bot-profiles", token=tenant_a.token).json["data"]] == [other["id"]]
-    assert_error(api.get(f"/v1/sources/{source['id']}", token=tenant_a.token), 404, "not_found")
-    # And further changes are 404 too
-    assert_error(api.patch(f"/v1/bot-profiles/{bot['id']}", {"name": "x"}, token=tenant_a.token), 404)
-    assert_error(api.delete(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token), 404)
+    got = api.get(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token)
+    assert got.status == 200 and got.json["is_active"] is False
+    assert [b["id"] for b in api.get("/v1/bot-profiles", token=tenant_a.token).json] == [other["id"]]
+    everything = api.get("/v1/bot-profiles", token=tenant_a.token, query={"include_inactive": "true"}).json
+    assert {b["id"] for b in everything} == {bot["id"], other["id"]}
+    source_now = api.get(f"/v1/sources/{source['id']}", token=tenant_a.token)
+    assert source_now.status == 200 and source_now.json["is_active"] is False
+    assert api.get("/v1/sources", token=tenant_a.token).json == []
+    # And deleting it again changes nothing (204), and it cannot chat
+    assert api.delete(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token).status == 204
+    chat = api.post("/v1/chat", {"bot_profile_id": bot["id"], "message": "Hi"}, token=tenant_a.token)
+    assert_error(chat, 409, "bot_inactive", field="bot_profile_id")
 
 
 def test_deactivate_bot_profile_enqueues_purge_of_its_sources(api, tenant_a):
@@ -308,17 +315,17 @@ def test_list_bot_profiles_pagination_returns_each_item_once(api, tenant_a):
         query = {"limit": 3, **({"cursor": cursor} if cursor else {})}
         page = api.get("/v1/bot-profiles", token=tenant_a.token, query=query)
         assert page.status == 200, page.body
-        assert len(page.json["data"]) <= 3
-        seen += [b["id"] for b in page.json["data"]]
+        assert len(page.json) <= 3
+        seen += [b["id"] for b in page.json]
         pages += 1
-        cursor = page.json["next_cursor"]
+        cursor = page.headers.get("x-next-cursor")
         if cursor is None:
             break
 
     # Then every profile appears exactly once, newest first, over 3 pages
     assert pages == 3
     assert len(seen) == len(set(seen)) == 7 and set(seen) == ids
-    listed = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 100}).json["data"]
+    listed = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 100}).json
     created = [b["created_at"] for b in listed]
     assert created == sorted(created, reverse=True)
 
@@ -329,12 +336,12 @@ def test_list_bot_profiles_limit_caps_page_and_last_page_has_no_cursor(api, tena
     make_bot_profile(api, tenant_a)
 
     # When listed with limit 2 and limit 1
-    exact = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 2}).json
-    one = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 1}).json
+    exact = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 2})
+    one = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 1})
 
     # Then an exactly full page has no next cursor, and a short page has one
-    assert len(exact["data"]) == 2 and exact["next_cursor"] is None
-    assert len(one["data"]) == 1 and one["next_cursor"]
+    assert len(exact.json) == 2 and exact.headers.get("x-next-cursor") is None
+    assert len(one.json) == 1 and one.headers.get("x-next-cursor")
 
 
 def _b64(value: str) -> str:

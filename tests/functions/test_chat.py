@@ -130,12 +130,12 @@ def test_list_chat_messages_paginates_oldest_first(api, tenant_a, bot, handbook)
 
     # When the history is read three messages at a time
     page1 = api.get(path, token=tenant_a.token, query={"limit": 3})
-    page2 = api.get(path, token=tenant_a.token, query={"limit": 3, "cursor": page1.json["next_cursor"]})
+    page2 = api.get(path, token=tenant_a.token, query={"limit": 3, "cursor": page1.headers.get("x-next-cursor")})
 
     # Then it comes oldest first, each question before its answer, across the two pages
     assert page1.status == 200 and page2.status == 200, (page1.body, page2.body)
-    assert page1.json["next_cursor"] and page2.json["next_cursor"] is None
-    messages = page1.json["data"] + page2.json["data"]
+    assert page1.headers.get("x-next-cursor") and page2.headers.get("x-next-cursor") is None
+    messages = page1.json + page2.json
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
     assert [m["id"] for m in messages] == [first["user_message_id"], first["message_id"],
                                            second["user_message_id"], second["message_id"]]
@@ -312,7 +312,7 @@ def test_chat_stream_returns_start_tokens_and_done(api, tenant_a, bot, handbook)
     assert done["chat_id"] == events[0][1]["chat_id"] and "30 days" in done["answer"]
     assert done["citations"][0]["source_id"] == handbook["id"] and done["usage"]["total_tokens"] > 0
     # And the turn is stored like a JSON one
-    stored = api.get(f"/v1/chat/{done['chat_id']}/messages", token=tenant_a.token).json["data"]
+    stored = api.get(f"/v1/chat/{done['chat_id']}/messages", token=tenant_a.token).json
     assert [m["content"] for m in stored] == ["How many days for a laptop refund?", done["answer"]]
 
 

@@ -47,13 +47,13 @@ def test_list_chats_pages_newest_first_with_title_and_message_count(api, tenant_
 
     # When the chats are listed two at a time
     page1 = list_chats(api, tenant_a, limit=2)
-    page2 = list_chats(api, tenant_a, limit=2, cursor=page1.json["next_cursor"])
+    page2 = list_chats(api, tenant_a, limit=2, cursor=page1.headers.get("x-next-cursor"))
 
     # Then they come newest first across the two pages, in the shape of every list
     assert page1.status == 200 and page2.status == 200, (page1.body, page2.body)
-    assert set(page1.json) == {"data", "next_cursor"} and page1.json["next_cursor"]
-    assert page2.json["next_cursor"] is None
-    chats = page1.json["data"] + page2.json["data"]
+    assert isinstance(page1.json, list) and page1.headers.get("x-next-cursor")
+    assert page2.headers.get("x-next-cursor") is None
+    chats = page1.json + page2.json
     assert [c["id"] for c in chats] == [third["chat_id"], second["chat_id"], first["chat_id"]]
     # And each has its first user message as a shortened title and its message count
     assert chats[2]["title"] == "How many days for a laptop refund?" and chats[2]["message_count"] == 4
@@ -71,7 +71,7 @@ def test_list_chats_filters_by_bot_and_created_range(api, tenant_a, bot):
     def listed(**query) -> list[str]:
         response = list_chats(api, tenant_a, limit=100, **query)
         assert response.status == 200, response.body
-        return [c["id"] for c in response.json["data"]]
+        return [c["id"] for c in response.json]
 
     # When the list is filtered by bot, by a creation range (after: inclusive, before: exclusive), and both
     # Then each filter keeps exactly its chats, newest first
@@ -128,7 +128,7 @@ def test_feedback_on_assistant_message_is_answered_and_kept_in_history(api, tena
     assert (body["id"], body["role"], body["feedback"], body["feedback_comment"]) == (
         turn["message_id"], "assistant", "negative", "It should know the refund policy.")
     # And the history shows it, the question has none, and the row holds it
-    history = api.get(f"/v1/chat/{turn['chat_id']}/messages", token=tenant_a.token).json["data"]
+    history = api.get(f"/v1/chat/{turn['chat_id']}/messages", token=tenant_a.token).json
     assert [(m["role"], m["feedback"], m["feedback_comment"]) for m in history] == [
         ("user", None, None), ("assistant", "negative", "It should know the refund policy.")]
     row = tenant_rows(tenant_a, Message, Message.id == uuid.UUID(turn["message_id"]))[0]
@@ -149,7 +149,7 @@ def test_feedback_replaced_then_cleared_with_null(api, tenant_a, bot):
     assert replaced.status == 200 and cleared.status == 200, (replaced.body, cleared.body)
     assert (replaced.json["feedback"], replaced.json["feedback_comment"]) == ("positive", None)
     assert (cleared.json["feedback"], cleared.json["feedback_comment"]) == (None, None)
-    history = api.get(f"/v1/chat/{turn['chat_id']}/messages", token=tenant_a.token).json["data"]
+    history = api.get(f"/v1/chat/{turn['chat_id']}/messages", token=tenant_a.token).json
     assert history[1]["feedback"] is None
 
 

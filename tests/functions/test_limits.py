@@ -136,7 +136,7 @@ def test_creating_a_bot_past_the_bot_limit_returns_429_naming_bots(api, tenant_a
 
     # Then it is refused naming the limit, nothing was created, and tenant B is not affected
     assert_limit_error(response, "bots")
-    assert len(api.get("/v1/bot-profiles", token=tenant_a.token).json["data"]) == 2
+    assert len(api.get("/v1/bot-profiles", token=tenant_a.token).json) == 2
     make_bot_profile(api, tenant_b)
     make_bot_profile(api, tenant_b)
     make_bot_profile(api, tenant_b)
@@ -245,7 +245,7 @@ def test_ingest_past_the_daily_chunk_limit_fails_the_source_with_the_limits_reas
 
     # Then the source failed with a reason naming the limit, and nothing was counted or stored
     failed = get_source(api, tenant_a, source["id"])
-    assert failed["status"] == "failed", failed
+    assert failed["status"] == "error", failed
     assert "ingest_chunks_per_day" in failed["last_error"] and "resets at" in failed["last_error"]
     me = api.get("/v1/tenants/me", token=tenant_a.token).json
     assert me["usage"]["ingest_chunks_per_day"] == 0 and me["usage"]["stored_chunks"] == 0
@@ -298,7 +298,7 @@ def test_stored_chunk_limit_fails_a_source_that_would_pass_it(api, tenant_a, ing
 
     # Then it failed with the limit's reason
     failed = get_source(api, tenant_a, source["id"])
-    assert failed["status"] == "failed" and "stored_chunks" in failed["last_error"], failed
+    assert failed["status"] == "error" and "stored_chunks" in failed["last_error"], failed
 
 
 @pytest.mark.parametrize("limit", ["sources=0", "bots=0"])
@@ -339,4 +339,4 @@ def test_racing_creations_cannot_both_take_the_last_bot_slot(api, tenant_a):
 
     # Then exactly one is created and the others are refused
     assert sorted(statuses) == [201] + [429] * 5
-    assert len(api.get("/v1/bot-profiles", token=tenant_a.token).json["data"]) == 1
+    assert len(api.get("/v1/bot-profiles", token=tenant_a.token).json) == 1

@@ -67,7 +67,7 @@ def test_source_stuck_again_after_requeue_fails_with_a_reason(api, tenant_a, bot
     # Then the source is failed with a readable reason (not left queued forever)
     assert report["failed"] == [source["id"]]
     failed = get_source(api, tenant_a, source["id"])
-    assert failed["status"] == "failed" and "even after being re-queued; ingest it again" in failed["last_error"]
+    assert failed["status"] == "error" and "even after being re-queued; ingest it again" in failed["last_error"]
 
 
 def test_source_with_a_live_message_is_left_alone(api, tenant_a, bot, reconcile):
@@ -99,7 +99,7 @@ def test_redrive_dlq_ingests_a_dead_lettered_source_again(api, tenant_a, bot, in
     source = make_source(api, tenant_a, bot["id"], content="# Refunds\n\nRefunds take 14 days.")
     request_ingest(api, tenant_a, source["id"])
     ingest_worker.drain()
-    assert get_source(api, tenant_a, source["id"])["status"] == "failed"
+    assert get_source(api, tenant_a, source["id"])["status"] == "error"
     assert len(get_embedded_queue().dead_letters) == 1
 
     # When the embedder is back and the operator redrives the DLQ, then the worker runs

@@ -225,7 +225,7 @@ def test_publishable_key_refuses_origins_it_does_not_list(api, tenant_a, team):
     assert_error(refused, 403, "origin_not_allowed", field="origin")
     assert no_origin.status == 200
     # And the listed origins are shown normalised on the token
-    listed = api.get("/v1/api-tokens", token=tenant_a.token).json["data"]
+    listed = api.get("/v1/api-tokens", token=tenant_a.token).json
     assert [t["allowed_origins"] for t in listed if t["name"] == "widget"] == [["https://shop.example.com"]]
 
 

@@ -65,7 +65,7 @@ def test_create_url_source_that_can_never_be_fetched_returns_422_naming_url(api,
     # Then it is refused at once: a 422 naming url that says why, and nothing was created
     error = assert_error(response, 422, "invalid_input", field="url")
     assert reason in error["message"], error
-    assert api.get("/v1/sources", token=tenant_a.token).json["data"] == []
+    assert api.get("/v1/sources", token=tenant_a.token).json == []
 
 
 def test_patch_url_to_a_private_host_returns_422_naming_url(api, tenant_a, bot):
@@ -192,7 +192,7 @@ def test_create_upload_source_with_unsupported_extension_returns_422_naming_file
     # Then it is a 422 naming filename whose top-level detail says so, and no source was created
     assert_error(response, 422, field="filename")
     assert "Unsupported file type" in response.json["detail"]
-    assert api.get("/v1/sources", token=tenant_a.token).json["data"] == []
+    assert api.get("/v1/sources", token=tenant_a.token).json == []
 
 
 @pytest.mark.parametrize(
@@ -214,26 +214,26 @@ def test_create_source_with_type_field_mismatch_returns_422(api, tenant_a, bot, 
 
     # Then it is a 422 and nothing was created
     assert_error(response, 422, "validation_error")
-    assert api.get("/v1/sources", token=tenant_a.token).json["data"] == []
+    assert api.get("/v1/sources", token=tenant_a.token).json == []
 
 
-def test_create_source_for_other_tenants_bot_returns_404_naming_bot_profile_id(api, tenant_a, tenant_b, bot):
+def test_create_source_for_other_tenants_bot_returns_422_naming_bot_profile_id(api, tenant_a, tenant_b, bot):
     # Given tenant A's bot profile
     # When tenant B creates a source pointing at it
     response = api.post("/v1/sources", {"bot_profile_id": bot["id"], "name": "Sneaky", "source_type": "text",
                                         "content": "x"}, token=tenant_b.token)
 
-    # Then it is the same 404 as for a missing bot, naming bot_profile_id
-    assert_error(response, 404, "not_found", field="bot_profile_id")
+    # Then it is the same 422 as for a missing bot, naming bot_profile_id (the body refers to it)
+    assert_error(response, 422, "invalid_input", field="bot_profile_id")
     missing = api.post("/v1/sources", {"bot_profile_id": MISSING_ID, "name": "Sneaky", "source_type": "text",
                                        "content": "x"}, token=tenant_b.token)
     assert missing.body == response.body
     # And no source exists for either tenant
-    assert api.get("/v1/sources", token=tenant_b.token).json["data"] == []
-    assert api.get("/v1/sources", token=tenant_a.token).json["data"] == []
+    assert api.get("/v1/sources", token=tenant_b.token).json == []
+    assert api.get("/v1/sources", token=tenant_a.token).json == []
 
 
-def test_create_source_for_deactivated_bot_returns_404(api, tenant_a, bot):
+def test_create_source_for_deactivated_bot_returns_409_saying_so(api, tenant_a, bot):
     # Given a deactivated bot profile
     assert api.delete(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token).status == 204
 
@@ -241,8 +241,8 @@ def test_create_source_for_deactivated_bot_returns_404(api, tenant_a, bot):
     response = api.post("/v1/sources", {"bot_profile_id": bot["id"], "name": "Late", "source_type": "text",
                                         "content": "x"}, token=tenant_a.token)
 
-    # Then it is a 404 naming bot_profile_id
-    assert_error(response, 404, "not_found", field="bot_profile_id")
+    # Then it is a 409 naming bot_profile_id: the tenant's own bot, deactivated (reactivate it first)
+    assert_error(response, 409, "bot_inactive", field="bot_profile_id")
 
 
 def test_list_sources_filters_by_bot_profile_and_status(api, tenant_a, bot):
@@ -256,7 +256,7 @@ def test_list_sources_filters_by_bot_profile_and_status(api, tenant_a, bot):
     def ids(**query):
         response = api.get("/v1/sources", token=tenant_a.token, query=query)
         assert response.status == 200, response.body
-        return {s["id"] for s in response.json["data"]}
+        return {s["id"] for s in response.json}
 
     # When the list is filtered
     # Then each filter returns exactly the matching sources
@@ -411,7 +411,7 @@ def test_ingest_when_queue_is_down_returns_502_and_marks_source_failed(api, tena
     # Then it is a retryable 502, and the source says why instead of staying queued forever
     assert_error(response, 502, "upstream_unavailable")
     got = api.get(f"/v1/sources/{source['id']}", token=tenant_a.token).json
-    assert got["status"] == "failed" and got["last_error"]
+    assert got["status"] == "error" and got["last_error"]
 
 
 def test_upload_url_for_text_source_returns_422(api, tenant_a, bot):
@@ -432,12 +432,16 @@ def test_deactivate_source_hides_it_and_enqueues_purge(api, tenant_a, bot):
     # When it is deactivated
     response = api.delete(f"/v1/sources/{source['id']}", token=tenant_a.token)
 
-    # Then it answers 204, reads as 404, is not listed, and a purge is queued
+    # Then it answers 204, reads as inactive, is listed only on request, and a purge is queued
     assert response.status == 204
-    assert_error(api.get(f"/v1/sources/{source['id']}", token=tenant_a.token), 404, "not_found")
-    assert api.get("/v1/sources", token=tenant_a.token).json["data"] == []
+    got = api.get(f"/v1/sources/{source['id']}", token=tenant_a.token)
+    assert got.status == 200 and got.json["is_active"] is False
+    assert api.get("/v1/sources", token=tenant_a.token).json == []
+    listed = api.get("/v1/sources", token=tenant_a.token, query={"include_inactive": "true"}).json
+    assert [s["id"] for s in listed] == [source["id"]]
     assert [(m["kind"], m["source_id"]) for m in _queued_messages()] == [("purge", source["id"])]
-    assert_error(api.post(f"/v1/sources/{source['id']}/ingest", token=tenant_a.token), 404)
+    # And it cannot be ingested until reactivated (409 saying so)
+    assert_error(api.post(f"/v1/sources/{source['id']}/ingest", token=tenant_a.token), 409, "source_inactive")
 
 
 def test_list_sources_pagination_returns_each_item_once(api, tenant_a, bot):
@@ -450,8 +454,8 @@ def test_list_sources_pagination_returns_each_item_once(api, tenant_a, bot):
         query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = api.get("/v1/sources", token=tenant_a.token, query=query)
         assert page.status == 200, page.body
-        seen += [s["id"] for s in page.json["data"]]
-        cursor = page.json["next_cursor"]
+        seen += [s["id"] for s in page.json]
+        cursor = page.headers.get("x-next-cursor")
         if not cursor:
             break
 
@@ -486,7 +490,7 @@ def test_body_over_max_request_bytes_returns_413(api, tenant_a, bot, declare_len
     # Then it is a 413 envelope, and nothing was created
     assert_error(response, 413, "payload_too_large")
     assert "x" * 100 not in response.body.decode()
-    assert api.get("/v1/sources", token=tenant_a.token).json["data"] == []
+    assert api.get("/v1/sources", token=tenant_a.token).json == []
 
 
 def test_max_request_bytes_is_read_at_request_time(api, tenant_a, bot, monkeypatch):
@@ -521,7 +525,7 @@ def test_text_content_over_max_text_source_chars_returns_413_naming_content(api,
     # Then both are 413 naming content, and only the 100-character source exists
     assert_error(created, 413, "payload_too_large", field="content")
     assert_error(patched, 413, "payload_too_large", field="content")
-    listed = api.get("/v1/sources", token=tenant_a.token).json["data"]
+    listed = api.get("/v1/sources", token=tenant_a.token).json
     assert [(s["id"], s["content_chars"]) for s in listed] == [(small["id"], 100)]
 
 

@@ -28,7 +28,7 @@ def test_bootstrap_tenant_returns_201_and_a_working_token(api):
     assert data["tenant"]["slug"] == "acme" and data["tenant"]["name"] == "Acme"
     assert data["owner"]["email"] == "owner@acme.example.com" and data["owner"]["role"] == "owner"
     assert data["raw_token"].startswith("mrg_")
-    assert data["raw_token"].startswith(data["api_token"]["prefix"])
+    assert data["raw_token"].startswith(data["token"]["token_prefix"]) and data["api_token"] == data["raw_token"]
     assert "password" not in response.body.decode() and "correct-horse-battery" not in response.body.decode()
     # And the raw token authenticates as that tenant and owner
     me = api.get("/v1/tenants/me", token=data["raw_token"])

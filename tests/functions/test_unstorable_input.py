@@ -127,7 +127,7 @@ def test_metadata_too_deep_or_too_big_returns_422_and_writes_nothing(api, tenant
     assert len(rows) == 1 and rows[0].metadata_ == {"team": "support"}
     # And the tenant's sources still list
     listed = api.get("/v1/sources", token=tenant_a.token)
-    assert listed.status == 200 and [s["id"] for s in listed.json["data"]] == [source["id"]]
+    assert listed.status == 200 and [s["id"] for s in listed.json] == [source["id"]]
 
 
 def test_metadata_at_the_depth_limit_is_kept(api, tenant_a):
@@ -140,4 +140,4 @@ def test_metadata_at_the_depth_limit_is_kept(api, tenant_a):
 
     # Then it round-trips
     assert created["metadata"] == _nested(10)
-    assert listed.status == 200 and listed.json["data"][0]["metadata"] == _nested(10)
+    assert listed.status == 200 and listed.json[0]["metadata"] == _nested(10)

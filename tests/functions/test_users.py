@@ -31,7 +31,7 @@ def test_owner_creates_member_who_can_log_in(api, tenant_a):
     me = api.get("/v1/auth/me", token=login.json["access_token"]).json
     assert me["user"]["id"] == user["id"] and me["user"]["role"] == "member"
     # And the list and the read show it
-    listed = api.get("/v1/users", token=tenant_a.token).json["data"]
+    listed = api.get("/v1/users", token=tenant_a.token).json
     assert {u["id"] for u in listed} == {tenant_a.owner_id, user["id"]}
     assert api.get(f"/v1/users/{user['id']}", token=tenant_a.token).json == user
 
@@ -113,8 +113,8 @@ def test_deactivated_user_cannot_log_in_or_use_tokens_until_reactivated(api, ten
     assert_error(login, 401)
     # And the user is still there, visibly inactive (left out of the list unless asked for)
     assert api.get(f"/v1/users/{admin['id']}", token=tenant_a.token).json["is_active"] is False
-    assert admin["id"] not in {u["id"] for u in api.get("/v1/users", token=tenant_a.token).json["data"]}
-    listed = api.get("/v1/users", token=tenant_a.token, query={"include_inactive": "true"}).json["data"]
+    assert admin["id"] not in {u["id"] for u in api.get("/v1/users", token=tenant_a.token).json}
+    listed = api.get("/v1/users", token=tenant_a.token, query={"include_inactive": "true"}).json
     assert admin["id"] in {u["id"] for u in listed}
 
     # When the owner reactivates them

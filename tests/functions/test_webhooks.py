@@ -52,7 +52,7 @@ def test_create_shows_the_secret_once_and_never_again(api, tenant_a, public_dns)
     listed = api.get("/v1/webhooks", token=tenant_a.token)
     assert got.status == 200 and listed.status == 200
     assert "secret" not in got.json and secret not in got.body.decode()
-    assert [w["id"] for w in listed.json["data"]] == [hook["id"]]
+    assert [w["id"] for w in listed.json] == [hook["id"]]
     assert secret not in listed.body.decode() and secret.removeprefix("whsec_") not in listed.body.decode()
 
 
@@ -101,7 +101,7 @@ def test_rotate_secret_shows_a_new_secret_once(api, tenant_a, public_dns):
 def test_bad_input_is_422_naming_the_field(api, tenant_a, public_dns, body, field):
     response = create(api, tenant_a, **body)
     assert_error(response, 422, field=field)
-    assert api.get("/v1/webhooks", token=tenant_a.token).json["data"] == []
+    assert api.get("/v1/webhooks", token=tenant_a.token).json == []
 
 
 def test_update_to_a_private_address_is_422_naming_url(api, tenant_a, public_dns):
@@ -122,5 +122,5 @@ def test_other_tenants_webhook_is_404_like_a_missing_one(api, tenant_a, tenant_b
         missing = api.request(method, f"/v1/webhooks/{uuid.uuid4()}{suffix}", json_body=body, token=tenant_b.token)
         assert_error(foreign, 404, "not_found")
         assert foreign.body == missing.body
-    assert api.get("/v1/webhooks", token=tenant_b.token).json["data"] == []
+    assert api.get("/v1/webhooks", token=tenant_b.token).json == []
     assert api.get(f"/v1/webhooks/{hook['id']}", token=tenant_a.token).json["description"] is None

@@ -1,7 +1,7 @@
 """The isolation matrix, generated from template.yaml: for every route, tenant B's token on tenant
 A's data. An `{id}` route answers B with a 404 byte-identical to the one for a random missing id and
 changes nothing of A's; a list never shows A's items to B; a body reference to A's bot is a 404
-naming the field and creates nothing. A template route without a case here fails the suite."""
+naming the field (422 on a create) and creates nothing. A template route without a case here fails the suite."""
 
 from __future__ import annotations
 
@@ -44,10 +44,13 @@ class ListRoute:
 
 @dataclass(frozen=True)
 class ForeignRef:
-    """B sends a body referring to A's objects (`refs`: body field -> A's target); 404 naming the field."""
+    """B sends a body referring to A's objects (`refs`: body field -> A's target); 404 naming the
+    field (a create answers 422 `invalid_input` naming it), byte-identical to a missing id's."""
 
     body: Callable[[dict[str, str]], dict[str, Any]]
     refs: dict[str, str]
+    status: int = 404
+    code: str = "not_found"
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ CASES: dict[str, Case] = {
     "POST /v1/sources": Case(ForeignRef(
         lambda ids: {"bot_profile_id": ids["bot_profile_id"], "name": "b-source", "source_type": "text",
                      "content": "B's text"},
-        {"bot_profile_id": "bot"})),
+        {"bot_profile_id": "bot"}, status=422, code="invalid_input")),
     "GET /v1/sources": Case(ListRoute(("text_source", "upload_source"))),
     "GET /v1/sources/{id}": Case(ForeignId("text_source")),
     "PATCH /v1/sources/{id}": Case(ForeignId("text_source", {"name": "renamed by B", "content": "B was here"})),
@@ -221,7 +224,7 @@ def snapshot(api, tenant, world: World) -> dict[str, Any]:
         assert response.status == 200, response.body
         return response.json
 
-    tokens = ok(api.get("/v1/api-tokens", token=tenant.token, query={"limit": 100}))["data"]
+    tokens = ok(api.get("/v1/api-tokens", token=tenant.token, query={"limit": 100}))
     return {
         "me": ok(api.get("/v1/tenants/me", token=tenant.token)),
         "api_tokens": [{k: v for k, v in t.items() if k != "last_used_at"} for t in tokens],
@@ -322,15 +325,20 @@ def _check_foreign_id(api, tenant_b, world: World, route_key: str, check: Foreig
     assert (foreign.status, foreign.body) == (missing.status, missing.body), "a foreign id is distinguishable"
 
 
+def _items(body: Any) -> list[dict[str, Any]]:
+    """A list's items: MiniRAG's lists are arrays; OpenAI's (GET /v1/openai/models) are {"data": [...]}."""
+    return body["data"] if isinstance(body, dict) else body
+
+
 def _check_list(api, tenant_a, tenant_b, world: World, route_key: str, check: ListRoute) -> None:
     method, path = _path(route_key, "")
     a_ids = {world.ids[t] for t in check.targets}
-    listed = api.request(method, path, token=tenant_a.token, query={"limit": 100}).json["data"]
+    listed = _items(api.request(method, path, token=tenant_a.token, query={"limit": 100}).json)
     seen_by_a = {item["id"] for item in listed}
     assert a_ids <= seen_by_a  # the check below is not vacuous
     response = api.request(method, path, token=tenant_b.token, query={"limit": 100})
     assert response.status == 200, response.body
-    seen_by_b = {item["id"] for item in response.json["data"]}
+    seen_by_b = {item["id"] for item in _items(response.json)}
     assert not (seen_by_b & seen_by_a), "B's list shows A's items"
     for a_id in a_ids:
         assert a_id not in response.body.decode()
@@ -343,7 +351,7 @@ def _check_foreign_ref(api, tenant_b, world: World, route_key: str, check: Forei
         missing_ids = {body_field: str(uuid.uuid4())}
         foreign = api.request(method, path, json_body=check.body(foreign_ids), token=tenant_b.token)
         missing = api.request(method, path, json_body=check.body(missing_ids), token=tenant_b.token)
-        assert_error(foreign, 404, "not_found", field=body_field)
+        assert_error(foreign, check.status, check.code, field=body_field)
         assert (foreign.status, foreign.body) == (missing.status, missing.body), \
             "a foreign reference is distinguishable"
 
@@ -354,7 +362,7 @@ def _check_own_create(api, tenant_a, tenant_b, route_key: str, check: OwnCreate)
     assert created.status == 201, created.body
 
     def seen_by(tenant) -> set:
-        return {item["id"] for item in api.get(check.list_path, token=tenant.token, query={"limit": 100}).json["data"]}
+        return {item["id"] for item in api.get(check.list_path, token=tenant.token, query={"limit": 100}).json}
 
     seen_by_a, seen_by_b = seen_by(tenant_a), seen_by(tenant_b)
     assert created.json["id"] in seen_by_b and created.json["id"] not in seen_by_a
@@ -442,7 +450,7 @@ def test_list_sources_filtered_by_other_tenants_bot_is_empty(api, tenant_a, tena
     response = api.get("/v1/sources", token=tenant_b.token, query={"bot_profile_id": world.ids["bot"]})
 
     # Then B sees an empty list
-    assert response.status == 200 and response.json == {"data": [], "next_cursor": None}
+    assert response.status == 200 and response.json == [] and "link" not in response.headers
 
 
 def test_list_chats_filtered_by_other_tenants_bot_is_empty(api, tenant_a, tenant_b, world):
@@ -455,7 +463,7 @@ def test_list_chats_filtered_by_other_tenants_bot_is_empty(api, tenant_a, tenant
     missing = api.get("/v1/chat", token=tenant_b.token, query={"bot_profile_id": str(uuid.uuid4())})
 
     # Then both are the same empty list
-    assert foreign.status == 200 and foreign.json == {"data": [], "next_cursor": None}
+    assert foreign.status == 200 and foreign.json == [] and "link" not in foreign.headers
     assert foreign.body == missing.body
 
 
@@ -481,14 +489,14 @@ def test_feedback_through_own_chat_on_other_tenants_answer_returns_404(api, tena
 def test_cursor_from_other_tenant_does_not_reveal_its_items(api, tenant_a, tenant_b, world):
     # Given a cursor from A's bot list (A has 2 bots, so the first page of 1 has a cursor)
     make_bot_profile(api, tenant_a, name="second")
-    cursor = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 1}).json["next_cursor"]
+    cursor = api.get("/v1/bot-profiles", token=tenant_a.token, query={"limit": 1}).headers["x-next-cursor"]
     assert cursor
 
     # When B pages with A's cursor
     response = api.get("/v1/bot-profiles", token=tenant_b.token, query={"cursor": cursor})
 
     # Then B sees none of A's bots
-    assert response.status == 200 and response.json["data"] == []
+    assert response.status == 200 and response.json == []
 
 
 def test_jwt_of_tenant_b_on_tenant_a_bot_returns_404(api, tenant_a, tenant_b, world):

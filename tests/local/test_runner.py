@@ -165,7 +165,7 @@ def test_runner_passes_path_query_headers_and_body_to_the_handler(crud_client):
 
     # Then the handler saw the path parameter, the query, the header and the body
     assert got.status_code == 200 and got.json() == bot
-    assert listed.status_code == 200 and [b["id"] for b in listed.json()["data"]] == [bot["id"]]
+    assert listed.status_code == 200 and [b["id"] for b in listed.json()] == [bot["id"]]
     assert got.headers["x-request-id"]
     assert crud_client.get("/v1/bot-profiles", params={"limit": 0}, headers=headers).status_code == 422
 
@@ -324,7 +324,7 @@ def test_curl_flow_over_loopback_queues_ingest(live_server):
         # Then the source is queued, a message waits for the worker, and every answer had a request id
         assert ingest.status_code == 202, ingest.text
         listed = http.get("/v1/sources", params={"status": "queued"}, headers=auth)
-        assert [s["id"] for s in listed.json()["data"]] == [source.json()["id"]]
+        assert [s["id"] for s in listed.json()] == [source.json()["id"]]
         assert len(get_embedded_queue()) == 1
         for response in (boot, bot, source, ingest, listed):
             assert response.headers.get("x-request-id")

@@ -31,8 +31,8 @@ def test_the_runner_delivers_a_signed_source_ingested(tmp_path: Path, receiver, 
         payload = Webhook(hook["secret"]).verify(receiver.requests[0].body, receiver.requests[0].headers)
         assert payload["type"] == "source.ingested" and payload["data"]["source_id"] == source["id"]
         assert wait_until(lambda: httpx.get(f"{api}/v1/webhooks/{hook['id']}/deliveries", headers=auth,
-                                            timeout=5).json()["data"] != [], 10)
-        [logged] = httpx.get(f"{api}/v1/webhooks/{hook['id']}/deliveries", headers=auth, timeout=5).json()["data"]
+                                            timeout=5).json() != [], 10)
+        [logged] = httpx.get(f"{api}/v1/webhooks/{hook['id']}/deliveries", headers=auth, timeout=5).json()
         assert logged["status_code"] == 200 and logged["success"] is True
     finally:
         stop(runner)

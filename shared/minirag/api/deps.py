@@ -170,3 +170,6 @@ class PageParams:
 
 
 PageDep = Annotated[PageParams, Depends()]
+
+
+IncludeInactive = Annotated[bool, Query(description="also list deactivated items (`is_active: false`)")]

@@ -88,6 +88,8 @@ class Tenant(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The seed system's plan label (informational: limits come from LIMIT_* and `limits`).
+    plan: Mapped[str] = mapped_column(String(32), default="free", server_default="free")
     # The operator's per-tenant overrides of the LIMIT_* settings ({"bots": 5, ...}); None: defaults.
     limits: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
 
@@ -139,7 +141,7 @@ class BotProfile(TenantOwned, Base):
     system_prompt: Mapped[str] = mapped_column(Text, default="")
     model: Mapped[str] = mapped_column(String(200))
     temperature: Mapped[float] = mapped_column(Float, default=0.2)
-    max_tokens: Mapped[int] = mapped_column(Integer, default=512)
+    max_tokens: Mapped[int] = mapped_column(Integer, default=1024)
     provider_key_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     provider_key_last4: Mapped[str | None] = mapped_column(String(4), nullable=True)
     embedding_model: Mapped[str] = mapped_column(String(200))
@@ -167,12 +169,14 @@ class Source(TenantOwned, Base):
 
     bot_profile_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_type: Mapped[SourceType] = mapped_column(_enum(SourceType, "source_type"))
     content: Mapped[str | None] = mapped_column(Text, nullable=True)
     url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
     content_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
     object_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    file_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # bytes, once the upload is seen
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     status: Mapped[SourceStatus] = mapped_column(_enum(SourceStatus, "source_status"), default=SourceStatus.pending)
     # `version` counts ingest requests; a worker only writes for the version it was sent, and

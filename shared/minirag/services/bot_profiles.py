@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from typing import Sequence
 
 from minirag.db import quota_rows
-from minirag.db.models import BotProfile
+from minirag.db.models import BotProfile, Source
 from minirag.db.scope import PageResult, TenantScope
 from minirag.documents.chunking import validate_chunking
 from minirag.llm.model_policy import ModelPolicy
@@ -40,18 +41,28 @@ class BotProfileService:
         return bot
 
     def get(self, bot_id: uuid.UUID) -> BotProfile:
+        """Active or deactivated: deactivation is visible (`is_active: false`) and reversible."""
         with self._scope.read():
-            return self._scope.get(BotProfile, bot_id, active_only=True)
+            return self._scope.get(BotProfile, bot_id)
 
-    def list(self, *, limit: int, cursor: str | None) -> PageResult[BotProfile]:
+    def list(self, *, limit: int, cursor: str | None, include_inactive: bool = False) -> PageResult[BotProfile]:
         with self._scope.read():
-            return self._scope.page(BotProfile, limit=limit, cursor=cursor, active_only=True)
+            return self._scope.page(BotProfile, limit=limit, cursor=cursor, active_only=not include_inactive)
 
     def update(self, bot_id: uuid.UUID, command: UpdateBotProfile) -> BotProfile:
         changes = command.changes()
+        active = changes.pop("is_active", None)
         key_changed, model_changed = "provider_api_key" in changes, "model" in changes
+        purge: Sequence[Source] = ()
         with self._scope.write():
-            bot = self._scope.get(BotProfile, bot_id, active_only=True)
+            bot = self._scope.get(BotProfile, bot_id)
+            if active is True and not bot.is_active:
+                tenant_quota(self._scope, self._settings, lock=True).require_count_below(
+                    "bots", quota_rows.active_bots(self._scope))
+                bot.is_active = True  # its sources stay deactivated: each is reactivated (and ingested) on its own
+            elif active is False and bot.is_active:
+                bot.is_active = False
+                purge = self._sources.deactivate_for_bot(bot)
             if "provider_api_key" in changes:
                 self._set_key(bot, changes.pop("provider_api_key"))
             for field, value in changes.items():
@@ -61,12 +72,16 @@ class BotProfileService:
             if model_changed or key_changed:
                 self._check_models(bot, model_field="model" if model_changed else "provider_api_key",
                                    embedding_field="provider_api_key" if key_changed else None)
+        self._sources.publish_purge(purge)
         return bot
 
     def deactivate(self, bot_id: uuid.UUID) -> None:
-        """Soft delete: the profile disappears from the API; its sources are deactivated with it."""
+        """Soft delete: the bot stops being served and its sources are deactivated with it; it stays
+        readable as `is_active: false`. Deactivating an inactive bot again changes nothing."""
         with self._scope.write():
-            bot = self._scope.get(BotProfile, bot_id, active_only=True)
+            bot = self._scope.get(BotProfile, bot_id)
+            if not bot.is_active:
+                return
             bot.is_active = False
             sources = self._sources.deactivate_for_bot(bot)
         self._sources.publish_purge(sources)

@@ -29,11 +29,12 @@ from typing import Any, Iterator
 
 from minirag.db import chat_rows
 from minirag.db.base import utcnow
-from minirag.db.models import BotProfile, Chat, Message, MessageRole, UsageEvent, UsageKind
+from minirag.db.models import Chat, Message, MessageRole, UsageEvent, UsageKind
 from minirag.db.scope import PageResult, TenantScope
 from minirag.errors import AppError, InvalidInput, NotFound
 from minirag.llm.ports import ModelCompletion, ModelGateway
 from minirag.observability import logger, metrics
+from minirag.services.bot_refs import require_active_bot
 from minirag.services.commands import AskBot, Retrieve
 from minirag.services.prompting import (
     CitationRenumberer,
@@ -75,6 +76,7 @@ class ChatTurn:
     citations: list[dict[str, Any]]
     usage: Usage
     retrieval_query: str
+    model: str = ""  # the model that answered (the bot's, when nothing relevant was found and none was called)
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ class ChatService:
 
     def retrieve(self, query: Retrieve) -> list[RetrievedChunk]:
         with self._scope.read():
-            bot = BotSnapshot.of(self._scope.require_ref(BotProfile, query.bot_profile_id, field="bot_profile_id"))
+            bot = BotSnapshot.of(require_active_bot(self._scope, query.bot_profile_id))
         # No transaction is open while the query is embedded and searched: retrieval reads in its own.
         return self._retrieval.retrieve(bot, query.query, top_k=query.top_k or bot.top_k, mode=query.mode,
                                         min_score=query.min_score)
@@ -198,7 +200,7 @@ class ChatService:
         """Validate the references and read the history (raises `AppError` for a bad request)."""
         received_at = utcnow()
         with self._scope.read():
-            bot = BotSnapshot.of(self._scope.require_ref(BotProfile, command.bot_profile_id, field="bot_profile_id"))
+            bot = BotSnapshot.of(require_active_bot(self._scope, command.bot_profile_id))
             if command.max_tokens is not None and command.max_tokens > bot.max_tokens:
                 raise InvalidInput("max_tokens", f"at most {bot.max_tokens} for this bot (its max_tokens)")
             history: list[dict[str, str]] = []
@@ -350,4 +352,5 @@ class ChatService:
         metrics.add_metric(name="ChatTurns", unit="Count", value=1)
         if self._events is not None:
             self._events.chat_message(self._scope, chat_id=turn.chat_id, message_id=assistant.id, bot_profile_id=bot.id)
-        return ChatTurn(turn.chat_id, user, assistant, citations, turn.usage, turn.query)
+        return ChatTurn(turn.chat_id, user, assistant, citations, turn.usage, turn.query,
+                        model=assistant.model or bot.model)

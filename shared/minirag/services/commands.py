@@ -35,6 +35,7 @@ class BootstrapTenant:
     owner_email: str
     owner_password: str
     invite_code: str | None = None  # required when SIGNUP=invite
+    owner_display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class UpdateBotProfile(_Changes):
     temperature: float | Unset = UNSET
     max_tokens: int | Unset = UNSET
     provider_api_key: str | None | Unset = UNSET
+    is_active: bool | Unset = UNSET  # False: deactivate (as DELETE); True: reactivate
     chunk_tokens: int | Unset = UNSET
     chunk_overlap_tokens: int | Unset = UNSET
     top_k: int | Unset = UNSET
@@ -115,6 +117,7 @@ class CreateSource:
     filename: str | None = None  # upload sources
     content_type: str | None = None  # upload sources; None: from the extension
     metadata: dict[str, Any] | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ class UpdateSource(_Changes):
     content: str | Unset = UNSET
     url: str | Unset = UNSET
     metadata: dict[str, Any] | None | Unset = UNSET
+    description: str | None | Unset = UNSET
+    is_active: bool | Unset = UNSET  # False: deactivate (as DELETE); True: reactivate (then ingest again)
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,8 @@ class ListSources:
     limit: int
     cursor: str | None = None
     bot_profile_id: uuid.UUID | None = None
-    status: Literal["pending", "queued", "processing", "ready", "failed"] | None = None
+    status: Literal["pending", "queued", "processing", "ready", "error"] | None = None
+    include_inactive: bool = False
 
 
 # -- chat -----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ Retrieval also ignores chunks whose source is inactive, so nothing stale is serv
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from minirag.db import quota_rows
@@ -26,10 +27,32 @@ from minirag.errors import (
 from minirag.observability import logger
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
+from minirag.services.bot_refs import require_active_bot
 from minirag.services.commands import CreateSource, ListSources, UpdateSource
 from minirag.services.quotas import tenant_quota
 from minirag.settings import Settings
 from minirag.storage.uploads import PresignedUpload, UploadStorage, object_key
+
+# The stored status `failed` is shown as `error`, the seed system's word. The stored value stays:
+# renaming it would rewrite a CHECK constraint on the busiest table for a word only the API shows.
+_PUBLIC_STATUS = {SourceStatus.failed: "error"}
+_STORED_STATUS = {public: stored for stored, public in _PUBLIC_STATUS.items()}
+
+
+def public_status(status: SourceStatus) -> str:
+    """A stored status as the API shows it."""
+    return _PUBLIC_STATUS.get(status, status.value)
+
+
+def stored_status(name: str) -> SourceStatus:
+    """An API status name (a list filter) as stored."""
+    return _STORED_STATUS.get(name) or SourceStatus(name)
+
+
+@dataclass
+class SourceChanged:
+    source: Source
+    message: str | None = None  # what the caller has to do next (e.g. ingest a reactivated source)
 
 
 class SourceService:
@@ -50,11 +73,13 @@ class SourceService:
     def create(self, command: CreateSource) -> tuple[Source, PresignedUpload | None]:
         self._check_url(command.url)
         with self._scope.write():
-            self._scope.require_ref(BotProfile, command.bot_profile_id, field="bot_profile_id")
+            # The body refers to a bot: missing or another tenant's is a 422 naming the field.
+            require_active_bot(self._scope, command.bot_profile_id, missing_is_invalid=True)
             tenant_quota(self._scope, self._settings, lock=True).require_count_below(
                 "sources", quota_rows.active_sources(self._scope))
             source = Source(
                 id=uuid.uuid4(), bot_profile_id=command.bot_profile_id, name=command.name,
+                description=command.description,
                 source_type=SourceType(command.source_type), metadata_=command.metadata or {},
                 status=SourceStatus.pending,
             )
@@ -82,37 +107,83 @@ class SourceService:
         with self._scope.read():
             return self._get(source_id)
 
-    def _get(self, source_id: uuid.UUID) -> Source:
-        return self._scope.get(Source, source_id, active_only=True)
+    def _get(self, source_id: uuid.UUID, *, for_update: bool = False) -> Source:
+        """Active or deactivated: deactivation is visible (`is_active: false`) and reversible."""
+        return self._scope.get(Source, source_id, for_update=for_update)
+
+    def _get_active(self, source_id: uuid.UUID) -> Source:
+        source = self._get(source_id)
+        if not source.is_active:
+            raise Conflict('the source is deactivated; reactivate it with PATCH {"is_active": true} first',
+                           code="source_inactive", details=field_details("id", "deactivated"))
+        return source
 
     def list(self, query: ListSources) -> PageResult[Source]:
         filters: dict[str, Any] = {}
         if query.bot_profile_id is not None:
             filters["bot_profile_id"] = query.bot_profile_id
         if query.status is not None:
-            filters["status"] = SourceStatus(query.status)
+            filters["status"] = stored_status(query.status)
         with self._scope.read():
-            return self._scope.page(Source, limit=query.limit, cursor=query.cursor, active_only=True, **filters)
+            return self._scope.page(Source, limit=query.limit, cursor=query.cursor,
+                                    active_only=not query.include_inactive, **filters)
 
-    def update(self, source_id: uuid.UUID, command: UpdateSource) -> Source:
+    def update(self, source_id: uuid.UUID, command: UpdateSource) -> SourceChanged:
         changes = command.changes()
+        active = changes.pop("is_active", None)
         self._check_url(changes.get("url"))
+        message = None
+        purge = False
         with self._scope.write():
             source = self._get(source_id)
-            if "content" in changes:
-                if source.source_type is not SourceType.text:
-                    raise InvalidInput("content", "only text sources have content")
-                self._check_text(changes["content"])
-                source.content = changes["content"]
-            if "url" in changes:
-                if source.source_type is not SourceType.url:
-                    raise InvalidInput("url", "only url sources have a url")
-                source.url = changes["url"]
-            if "name" in changes:
-                source.name = changes["name"]
-            if "metadata" in changes:
-                source.metadata_ = changes["metadata"] or {}
-        return source
+            if active is True and not source.is_active:
+                message = self._reactivate(source)
+            elif active is False and source.is_active:
+                self._deactivate(source)
+                purge = True
+            self._apply(source, changes)
+        if purge:
+            self.publish_purge([source])
+        return SourceChanged(source, message)
+
+    def _apply(self, source: Source, changes: dict[str, Any]) -> None:
+        if "description" in changes:
+            source.description = changes["description"]
+        if "content" in changes:
+            if source.source_type is not SourceType.text:
+                raise InvalidInput("content", "only text sources have content")
+            self._check_text(changes["content"])
+            source.content = changes["content"]
+        if "url" in changes:
+            if source.source_type is not SourceType.url:
+                raise InvalidInput("url", "only url sources have a url")
+            source.url = changes["url"]
+        if "name" in changes:
+            source.name = changes["name"]
+        if "metadata" in changes:
+            source.metadata_ = changes["metadata"] or {}
+
+    def _reactivate(self, source: Source) -> str:
+        """Back in the API and the quota, but served only after a new ingest: its vectors were (or
+        are being) purged, so nothing is visible until then (`ready_version` cleared, `pending`).
+        The version moves on, so nothing of an earlier request still in flight writes for it."""
+        require_active_bot(self._scope, source.bot_profile_id)
+        tenant_quota(self._scope, self._settings, lock=True).require_count_below(
+            "sources", quota_rows.active_sources(self._scope))
+        file_gone = source.source_type is SourceType.upload and source.purged_at is not None
+        source.is_active = True
+        source.version += 1
+        source.status = SourceStatus.pending
+        source.ready_version = None
+        source.purged_at = None
+        source.last_error = None
+        source.queued_at = source.started_at = source.finished_at = None
+        source.documents_done = source.documents_total = source.chunks_total = 0
+        source.batches_done = source.batches_total = 0
+        if file_gone:
+            return (f"reactivated; its file was removed with its vectors: upload it again "
+                    f"(POST /v1/sources/{source.id}/upload-url), then ingest it (POST /v1/sources/{source.id}/ingest)")
+        return f"reactivated; ingest it again to serve it (POST /v1/sources/{source.id}/ingest)"
 
     def _check_url(self, url: str | None) -> None:
         """A URL the fetcher's SSRF guard refuses whatever happens (no such host, a private or loopback
@@ -131,7 +202,8 @@ class SourceService:
 
     def upload_url(self, source_id: uuid.UUID) -> tuple[Source, PresignedUpload]:
         """A fresh presigned PUT for an upload source (the first one may have expired)."""
-        source = self.get(source_id)
+        with self._scope.read():
+            source = self._get_active(source_id)
         if source.source_type is not SourceType.upload or source.object_key is None:
             raise InvalidInput("id", "only upload sources take a file upload")
         return source, self._storage.presign_put(source.object_key, source.content_type or "application/octet-stream")
@@ -140,8 +212,8 @@ class SourceService:
         """Mark the source `queued` under a new version, commit, then publish. A worker only writes
         for the version it was sent, so a newer request supersedes an older one in flight."""
         with self._scope.write():
-            source = self._get(source_id)
-            self._scope.require_ref(BotProfile, source.bot_profile_id, field="bot_profile_id")
+            source = self._get_active(source_id)
+            require_active_bot(self._scope, source.bot_profile_id)
             # Refused while the tenant is already at a limit (the worker checks what the source adds);
             # this source's own chunks do not count: a re-ingest replaces them.
             quota = tenant_quota(self._scope, self._settings)
@@ -158,6 +230,7 @@ class SourceService:
                 if size > self._settings.upload_max_bytes:
                     raise PayloadTooLarge(f"the uploaded file exceeds {self._settings.upload_max_bytes} bytes",
                                           details=field_details("upload", "too large"))
+                source.file_size = size
             now = utcnow()
             source.version += 1
             source.status = SourceStatus.queued
@@ -181,8 +254,11 @@ class SourceService:
         return source
 
     def deactivate(self, source_id: uuid.UUID) -> None:
+        """Soft delete; deactivating an inactive source again changes nothing."""
         with self._scope.write():
             source = self._get(source_id)
+            if not source.is_active:
+                return
             self._deactivate(source)
         self.publish_purge([source])
 

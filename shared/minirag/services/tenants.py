@@ -73,7 +73,7 @@ class TenantService:
                                     details=field_details("invite_code", "unknown, already used or expired"))
                 scope = self._system.tenant_scope(tenant.id)
                 owner = scope.add(User(id=uuid.uuid4(), email=command.owner_email, password_hash=password_hash,
-                                       role=UserRole.owner))
+                                       role=UserRole.owner, display_name=command.owner_display_name))
                 scope.flush()
                 token = scope.add(ApiToken(id=uuid.uuid4(), user_id=owner.id, name="bootstrap",
                                            prefix=display_prefix(raw), token_hash=hash_token(raw)))

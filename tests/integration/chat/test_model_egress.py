@@ -119,7 +119,7 @@ def test_create_bot_with_a_model_that_reaches_a_private_or_platform_endpoint_ret
     # Then the bot is refused with 422 naming the field, and nothing was created or called
     assert response.status == 422, response.body
     assert response.error_code == "model_not_allowed" and response.error_fields() == {field}
-    assert api.get("/v1/bot-profiles", token=tenant_a.token).json["data"] == []
+    assert api.get("/v1/bot-profiles", token=tenant_a.token).json == []
     assert loopback_ollama.requests == []
 
 
@@ -161,7 +161,7 @@ def test_bot_stored_before_the_policy_changed_is_refused_at_call_time(api, tenan
     assert chat.error_fields() >= {"model"} and "ollama_chat" in chat.json["error"]["message"]
     assert LEAKED not in chat.body.decode()
     assert retrieve.status == 422 and retrieve.error_fields() == {"embedding_model"}, retrieve.body
-    assert ingested["status"] == "failed" and "ollama" in ingested["last_error"], ingested
+    assert ingested["status"] == "error" and "ollama" in ingested["last_error"], ingested
     assert loopback_ollama.requests == [] and vetted_ollama.requests == []
 
 

@@ -220,7 +220,7 @@ def test_streamed_completion_is_openai_chunks_ending_with_done(api, tenant_a, bo
     assert "30 days" in text and "[1]" in text and final["citations"][0]["index"] == 1
     assert final["usage"]["total_tokens"] > 0
     # And the streamed text is exactly the stored answer
-    messages = api.get(f"/v1/chat/{final['chat_id']}/messages", token=tenant_a.token).json["data"]
+    messages = api.get(f"/v1/chat/{final['chat_id']}/messages", token=tenant_a.token).json
     assert messages[-1]["role"] == "assistant" and messages[-1]["content"] == text
 
 

@@ -110,7 +110,8 @@ def test_bot_without_sources_answers_no_answer_text_without_calling_the_model(ap
     assert response.status == 200, response.body
     body = sse_events(response.body)[-1][1] if stream else response.json
     assert body["answer"] == NO_ANSWER and body["citations"] == []
-    assert body["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost": None}
+    assert body["usage"] == {"model": bot["model"], "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
+                             "cost": None}
     assert gateway_spy.of("complete") == [] and gateway_spy.of("stream") == []
     if stream:
         assert tokens_of(sse_events(response.body)) == NO_ANSWER
@@ -162,7 +163,7 @@ def test_provider_auth_error_returns_502_and_keeps_the_users_message(api, tenant
     # And the user's message is stored in the chat, flagged with the error; no answer, no usage
     kept = {d["field"]: d["value"] for d in error["details"]}  # where the message was kept
     chat_id = kept["chat_id"]
-    messages = api.get(f"/v1/chat/{chat_id}/messages", token=tenant_a.token).json["data"]
+    messages = api.get(f"/v1/chat/{chat_id}/messages", token=tenant_a.token).json
     assert [(m["role"], m["content"], m["error"]) for m in messages] == [
         ("user", "How many days for a laptop refund?", "provider_auth_failed")]
     assert messages[0]["id"] == kept["user_message_id"]
@@ -190,7 +191,7 @@ def test_provider_outage_on_follow_up_keeps_message_and_rewrite_usage(api, tenan
     assert "retry later" in error["message"]
     assert {d["field"]: d["value"] for d in error["details"]}["chat_id"] == first["chat_id"]
     # And the follow-up is stored with its error, after the first turn; the rewrite's usage is counted
-    messages = api.get(f"/v1/chat/{first['chat_id']}/messages", token=tenant_a.token).json["data"]
+    messages = api.get(f"/v1/chat/{first['chat_id']}/messages", token=tenant_a.token).json
     assert [(m["role"], m["error"]) for m in messages] == [
         ("user", None), ("assistant", None), ("user", "upstream_unavailable")]
     assert "refund" in messages[2]["retrieval_query"]
@@ -326,4 +327,4 @@ def test_a_model_answer_the_databases_cannot_store_is_cleaned_not_lost(api, tena
     assert answer["answer"] == "Laptops take 30 days [1] \ufffd."
     history = api.get(f"/v1/chat/{answer['chat_id']}/messages", token=tenant_a.token)
     assert history.status == 200, history.body
-    assert history.json["data"][-1]["content"] == "Laptops take 30 days [1] \ufffd."
+    assert history.json[-1]["content"] == "Laptops take 30 days [1] \ufffd."

@@ -138,7 +138,7 @@ def test_ingest_jsonl_with_bad_line_fails_once_naming_the_line(api, tenant_a, bo
 
     # Then the source failed with the line named, no message was retried, nothing stays indexed
     failed = get_source(api, tenant_a, created["id"])
-    assert failed["status"] == "failed"
+    assert failed["status"] == "error"
     assert failed["last_error"].startswith("line 7: invalid JSON")
     assert get_embedded_queue().dead_letters == []
     assert documents(tenant_a, created["id"]) == []
@@ -175,7 +175,7 @@ def test_ingest_archive_without_supported_files_fails_once_when_planning(api, te
     assert failed_ids(invoke_ingest(api, again)) == []
 
     # Then the source failed once, with the reason, and nothing was fanned out
-    assert failed["status"] == "failed"
+    assert failed["status"] == "error"
     assert failed["last_error"].startswith("the archive contains no supported files")
     assert get_source(api, tenant_a, created["id"]) == failed
     assert take_queued() == [] and get_embedded_queue().dead_letters == []

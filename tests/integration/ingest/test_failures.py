@@ -108,7 +108,7 @@ def test_ingest_failing_mid_way_retries_then_fails_and_recovers(api, tenant_a, b
 
     # Then after the last receive the source is failed with the reason, and the message is dead-lettered
     failed = get_source(api, tenant_a, source["id"])
-    assert failed["status"] == "failed" and failed["ready_version"] is None
+    assert failed["status"] == "error" and failed["ready_version"] is None
     assert failed["last_error"].startswith(reason) and "gave up after 3 attempts" in failed["last_error"]
     assert len(queue) == 0 and len(queue.dead_letters) == 1 and queue.dead_letters[0].receive_count == 3
     assert outage.calls == 3
@@ -163,7 +163,7 @@ def test_ingest_rejected_provider_key_fails_without_retry(api, tenant_a, bot, in
 
     # Then the source failed at the first attempt with the provider's reason, and nothing is retried
     failed = get_source(api, tenant_a, source["id"])
-    assert failed["status"] == "failed" and "rejected the credentials" in failed["last_error"]
+    assert failed["status"] == "error" and "rejected the credentials" in failed["last_error"]
     assert get_embedded_queue().dead_letters == []
 
 
@@ -184,7 +184,7 @@ def test_ingest_failure_after_ready_version_keeps_serving_it(api, tenant_a, bot,
 
     # Then the source says failed for version 2, version 1 stays the visible one, intact
     failed = get_source(api, tenant_a, source["id"])
-    assert (failed["status"], failed["version"], failed["ready_version"]) == ("failed", 2, 1)
+    assert (failed["status"], failed["version"], failed["ready_version"]) == ("error", 2, 1)
     assert db_counts(tenant_a, source["id"]) == db_counts(tenant_a, source["id"], version=1)
     v1_points = vector_count(tenant_a, source["id"], version=1)
     assert vector_count(tenant_a, source["id"]) == v1_points == v1["progress"]["chunks"]
@@ -217,4 +217,4 @@ def test_mark_failed_twice_keeps_the_first_reason(api, tenant_a, bot):
     # Then the failure is recorded once, with the first reason
     assert (first, second) == (True, False)
     failed = get_source(api, tenant_a, source["id"])
-    assert (failed["status"], failed["last_error"]) == ("failed", "line 2: invalid JSON")
+    assert (failed["status"], failed["last_error"]) == ("error", "line 2: invalid JSON")

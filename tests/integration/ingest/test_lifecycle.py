@@ -106,7 +106,7 @@ def test_deactivate_source_hides_at_once_then_purges_everything(api, tenant_a, b
 
     # Then retrieval stops returning it at once, before the purge has run
     assert {h["source_id"] for h in retrieve(api, tenant_a, bot["id"], "warranty", mode="sparse")} == {other["id"]}
-    assert api.get(f"/v1/sources/{created['id']}", token=tenant_a.token).status == 404
+    assert api.get(f"/v1/sources/{created['id']}", token=tenant_a.token).json["is_active"] is False
     [purge] = [json.loads(body) for body in take_queued()]
     assert (purge["kind"], purge["source_id"]) == ("purge", created["id"])
 
@@ -169,12 +169,12 @@ def test_deactivate_bot_purges_its_sources(api, tenant_a, bot, ingest_worker):
     assert api.delete(f"/v1/bot-profiles/{bot['id']}", token=tenant_a.token).status == 204
     assert ingest_worker.drain() == 2
 
-    # Then its sources are gone from the API, with no vectors or rows left
+    # Then its sources read as inactive, with no vectors or rows left, and the bot cannot retrieve
     for source in (first, second):
-        assert api.get(f"/v1/sources/{source['id']}", token=tenant_a.token).status == 404
+        assert api.get(f"/v1/sources/{source['id']}", token=tenant_a.token).json["is_active"] is False
         assert vector_count(tenant_a, source["id"]) == 0 and db_counts(tenant_a, source["id"]) == (0, 0)
     assert api.post("/v1/retrieve", {"bot_profile_id": bot["id"], "query": "warranty"},
-                    token=tenant_a.token).status == 404
+                    token=tenant_a.token).status == 409
     # And the other bot's source is untouched
     assert_consistent(tenant_a, get_source(api, tenant_a, kept["id"]))
     assert _texts(api, tenant_a, other_bot["id"], "warranty")

@@ -68,7 +68,7 @@ def _ingest(api, tenant, bot, filename: str, data: bytes, worker) -> dict:
 
 
 def _assert_refused(tenant, failed: dict, reason: str, embed_calls: list[int]) -> None:
-    assert failed["status"] == "failed", failed
+    assert failed["status"] == "error", failed
     assert failed["last_error"] == reason
     assert embed_calls == []
     assert db_counts(tenant, failed["id"]) == (0, 0) and vector_count(tenant, failed["id"]) == 0

@@ -126,7 +126,7 @@ def test_ingest_unreadable_file_fails_at_once_with_reason(api, tenant_a, bot, fi
     assert len(get_embedded_queue()) == 0 and get_embedded_queue().dead_letters == []
     # And the source is failed with a readable reason, with nothing indexed
     failed = get_source(api, tenant_a, created["id"])
-    assert (failed["status"], failed["last_error"]) == ("failed", reason)
+    assert (failed["status"], failed["last_error"]) == ("error", reason)
     assert failed["finished_at"] is not None and failed["ready_version"] is None
     assert vector_count(tenant_a, created["id"]) == 0
 
@@ -188,7 +188,7 @@ def test_ingest_url_on_loopback_by_default_fails_with_ssrf_reason(api, tenant_a,
 
     # Then it failed once, with the refusal as the reason, and nothing was fetched into the index
     failed = get_source(api, tenant_a, source["id"])
-    assert failed["status"] == "failed"
+    assert failed["status"] == "error"
     assert "refusing to fetch '127.0.0.1'" in failed["last_error"] and "loopback" in failed["last_error"]
     assert get_embedded_queue().dead_letters == []
     assert vector_count(tenant_a, source["id"]) == 0

@@ -97,7 +97,7 @@ def test_ingest_jsonl_with_unpaired_surrogate_fails_at_once_naming_the_line(api,
     failed = _ingest_upload(api, tenant_a, bot, "docs.jsonl", ("\n".join(lines) + "\n").encode(), ingest_worker)
 
     # Then it failed on the first receive, naming the line and the field, with nothing left behind
-    assert failed["status"] == "failed"
+    assert failed["status"] == "error"
     assert failed["last_error"].startswith("line 2: 'text'") and "surrogate" in failed["last_error"]
     assert "provider" not in failed["last_error"] and "attempt" not in failed["last_error"]
     assert get_embedded_queue().dead_letters == []
@@ -115,5 +115,5 @@ def test_ingest_jsonl_with_metadata_nested_too_deep_fails_naming_the_line(api, t
     failed = _ingest_upload(api, tenant_a, bot, "deep.jsonl", (lines[0] + "\n").encode(), ingest_worker)
 
     # Then it failed naming the line and the limit
-    assert failed["status"] == "failed"
+    assert failed["status"] == "error"
     assert failed["last_error"] == "line 1: 'metadata' is nested more than 10 levels deep"

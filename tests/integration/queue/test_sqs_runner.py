@@ -92,7 +92,7 @@ def test_sqs_failing_record_comes_back_then_lands_in_dlq(api, tenant_a, moto_aws
 
     # Then after the third receive the source failed, and SQS moved the message to the DLQ
     failed = get_source(api, tenant_a, source["id"])
-    assert failed["status"] == "failed" and "gave up after 3 attempts" in failed["last_error"]
+    assert failed["status"] == "error" and "gave up after 3 attempts" in failed["last_error"]
     assert moto_aws.queue_depth() == 0
     [dead] = moto_aws.dead_letters()
     assert json.loads(dead) == {"tenant_id": tenant_a.id, "source_id": source["id"], "version": 1, "kind": "plan",

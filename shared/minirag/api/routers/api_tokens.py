@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from minirag.api.deps import PageDep, PrincipalDep, ScopeDep, SettingsDep
+from minirag.api.paging import PAGED_RESPONSES, paged_response
 from minirag.api.schemas.api_tokens import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
-from minirag.api.schemas.common import Page
 from minirag.services.api_tokens import ApiTokenService
 from minirag.services.commands import Caller, CreateApiToken
 
@@ -33,11 +33,13 @@ def create_api_token(body: ApiTokenCreate, service: ApiTokenServiceDep) -> ApiTo
     return ApiTokenCreated.model_validate({**ApiTokenPublic.model_validate(token).model_dump(), "raw_token": raw})
 
 
-@router.get("", response_model=Page[ApiTokenPublic])
-def list_api_tokens(service: ApiTokenServiceDep, page: PageDep) -> Page[ApiTokenPublic]:
+@router.get("", response_model=list[ApiTokenPublic], responses=PAGED_RESPONSES)
+def list_api_tokens(request: Request, response: Response, service: ApiTokenServiceDep,
+                    page: PageDep) -> list[ApiTokenPublic]:
+    """The tenant's tokens, newest first (never a raw token: `token_prefix` identifies each)."""
     result = service.list(limit=page.limit, cursor=page.cursor)
-    return Page[ApiTokenPublic](data=[ApiTokenPublic.model_validate(t) for t in result.items],
-                                next_cursor=result.next_cursor)
+    return paged_response(request, response, [ApiTokenPublic.model_validate(t) for t in result.items],
+                          result.next_cursor)
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

@@ -7,10 +7,11 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Iterable, Iterator, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from minirag.api.deps import PageDep, PrincipalDep, ScopeDep, SettingsDep
+from minirag.api.paging import PAGED_RESPONSES, paged_response
 from minirag.api.schemas.chat import (
     ChatPublic,
     ChatRequest,
@@ -22,7 +23,6 @@ from minirag.api.schemas.chat import (
     RetrieveRequest,
     RetrieveResponse,
 )
-from minirag.api.schemas.common import Page
 from minirag.errors import PayloadTooLarge, error_body, field_details
 from minirag.observability import logger
 from minirag.queue.webhooks import get_webhook_publisher
@@ -62,13 +62,17 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 
 def turn_payload(turn: ChatTurn) -> dict[str, Any]:
-    """The JSON answer (and the `done` event): ids as strings, usage nested."""
+    """The JSON answer (and the `done` event): ids as strings, usage nested; the seed system's
+    `message` and `sources` beside `answer`/`message_id` and `citations`."""
+    answer = turn.assistant_message
     return {
-        "chat_id": str(turn.chat_id), "message_id": str(turn.assistant_message.id),
-        "user_message_id": str(turn.user_message.id), "answer": turn.assistant_message.content,
-        "citations": turn.citations, "retrieval_query": turn.retrieval_query,
-        "usage": {"prompt_tokens": turn.usage.prompt_tokens, "completion_tokens": turn.usage.completion_tokens,
-                  "total_tokens": turn.usage.total_tokens, "cost": turn.usage.cost},
+        "chat_id": str(turn.chat_id), "message_id": str(answer.id),
+        "user_message_id": str(turn.user_message.id), "answer": answer.content,
+        "message": {"id": str(answer.id), "role": "assistant", "content": answer.content},
+        "citations": turn.citations, "sources": turn.citations, "retrieval_query": turn.retrieval_query,
+        "usage": {"model": turn.model, "prompt_tokens": turn.usage.prompt_tokens,
+                  "completion_tokens": turn.usage.completion_tokens, "total_tokens": turn.usage.total_tokens,
+                  "cost": turn.usage.cost},
     }
 
 
@@ -100,7 +104,7 @@ def create_chat_message(body: ChatRequest, service: ChatServiceDep, principal: P
 
     With `stream: true` the answer comes as Server-Sent Events: `start` {chat_id}, `token` {text}
     (the tokens concatenate to the answer), then `done` (the same body as the JSON answer) or
-    `error` {code, message, details}."""
+    `error` {code, message, details}. A deactivated bot is a 409 `bot_inactive`."""
     principal.require_bot(body.bot_profile_id)  # a publishable key chats with its own bot only
     command = AskBot(bot_profile_id=body.bot_profile_id, message=body.message, chat_id=body.chat_id,
                      top_k=body.top_k)
@@ -112,8 +116,10 @@ def create_chat_message(body: ChatRequest, service: ChatServiceDep, principal: P
     return ChatResponse.model_validate(turn_payload(service.ask(command)))
 
 
-@router.get("/v1/chat", response_model=Page[ChatPublic])
+@router.get("/v1/chat", response_model=list[ChatPublic], responses=PAGED_RESPONSES)
 def list_chats(
+    request: Request,
+    response: Response,
     service: ChatHistoryServiceDep,
     page: PageDep,
     bot_profile_id: Annotated[uuid.UUID | None, Query(description="only this bot's chats")] = None,
@@ -121,13 +127,13 @@ def list_chats(
         description="ISO 8601; chats created at or after this instant (no offset: UTC)")] = None,
     created_before: Annotated[IsoInstant | None, Query(
         description="ISO 8601; chats created before this instant (no offset: UTC)")] = None,
-) -> Page[ChatPublic]:
+) -> list[ChatPublic]:
     """The tenant's chats, newest first, each with its title (the first question, shortened) and
     message count."""
     result = service.list(ListChats(limit=page.limit, cursor=page.cursor, bot_profile_id=bot_profile_id,
                                     created_after=created_after, created_before=created_before))
-    return Page[ChatPublic](data=[ChatPublic.model_validate(c) for c in result.items],
-                            next_cursor=result.next_cursor)
+    return paged_response(request, response, [ChatPublic.model_validate(c) for c in result.items],
+                          result.next_cursor)
 
 
 # -- export -----------------------------------------------------------------------------------------
@@ -221,12 +227,13 @@ def get_chat(id: uuid.UUID, service: ChatServiceDep) -> ChatPublic:
     return ChatPublic.model_validate(service.get_chat(id))
 
 
-@router.get("/v1/chat/{id}/messages", response_model=Page[MessagePublic])
-def list_chat_messages(id: uuid.UUID, service: ChatServiceDep, page: PageDep) -> Page[MessagePublic]:
+@router.get("/v1/chat/{id}/messages", response_model=list[MessagePublic], responses=PAGED_RESPONSES)
+def list_chat_messages(request: Request, response: Response, id: uuid.UUID, service: ChatServiceDep,
+                       page: PageDep) -> list[MessagePublic]:
     """The chat's history, oldest first."""
     result = service.list_messages(id, limit=page.limit, cursor=page.cursor)
-    return Page[MessagePublic](data=[MessagePublic.model_validate(m) for m in result.items],
-                               next_cursor=result.next_cursor)
+    return paged_response(request, response, [MessagePublic.model_validate(m) for m in result.items],
+                          result.next_cursor)
 
 
 @router.patch("/v1/chat/{id}/messages/{mid}/feedback", response_model=MessagePublic)

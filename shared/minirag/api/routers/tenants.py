@@ -29,18 +29,20 @@ TenantServiceDep = Annotated[TenantService, Depends(get_tenant_service)]
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TenantBootstrapPublic)
 def create_tenant(body: TenantBootstrap, service: TenantServiceDep) -> TenantBootstrapPublic:
-    """Bootstrap a tenant with its owner and a first API token (`raw_token`, shown once). Allowed
+    """Bootstrap a tenant with its owner and a first API token (`api_token`, also
+    as `raw_token`: shown once). Allowed
     as SIGNUP says: open, invite (`invite_code` from `minirag invite`) or closed (403)."""
     result = service.bootstrap(BootstrapTenant(
         tenant_name=body.tenant_name, tenant_slug=body.tenant_slug, owner_email=body.owner_email,
-        owner_password=body.owner_password.get_secret_value(),
+        owner_password=body.owner_password.get_secret_value(), owner_display_name=body.owner_display_name,
         invite_code=body.invite_code.get_secret_value() if body.invite_code else None,
     ))
     return TenantBootstrapPublic(
         tenant=TenantPublic.model_validate(result.tenant),
         owner=UserPublic.model_validate(result.owner),
-        api_token=ApiTokenPublic.model_validate(result.api_token),
+        api_token=result.raw_token,
         raw_token=result.raw_token,
+        token=ApiTokenPublic.model_validate(result.api_token),
     )
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
-from minirag.api.deps import PageDep, ScopeDep
-from minirag.api.schemas.common import Page
+from minirag.api.deps import IncludeInactive, PageDep, ScopeDep
+from minirag.api.paging import PAGED_RESPONSES, paged_response
 from minirag.api.schemas.tenants import UserPublic
 from minirag.api.schemas.users import UserCreate, UserUpdate
 from minirag.services.commands import CreateUser, UpdateUser
@@ -37,13 +37,13 @@ def create_user(body: UserCreate, service: UserServiceDep) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.get("", response_model=Page[UserPublic], summary="List team members")
-def list_users(service: UserServiceDep, page: PageDep,
-               include_inactive: Annotated[bool, Query(description="also deactivated users")] = False
-               ) -> Page[UserPublic]:
+@router.get("", response_model=list[UserPublic], responses=PAGED_RESPONSES, summary="List team members")
+def list_users(request: Request, response: Response, service: UserServiceDep, page: PageDep,
+               include_inactive: IncludeInactive = False) -> list[UserPublic]:
     """The tenant's users, newest first; deactivated ones only with `include_inactive=true`."""
     result = service.list(limit=page.limit, cursor=page.cursor, include_inactive=include_inactive)
-    return Page[UserPublic](data=[UserPublic.model_validate(u) for u in result.items], next_cursor=result.next_cursor)
+    return paged_response(request, response, [UserPublic.model_validate(u) for u in result.items],
+                          result.next_cursor)
 
 
 @router.get("/{id}", response_model=UserPublic, summary="Get a team member")

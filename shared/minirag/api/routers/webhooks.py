@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from minirag.api.deps import PageDep, ScopeDep, SettingsDep
-from minirag.api.schemas.common import Page
+from minirag.api.paging import PAGED_RESPONSES, paged_response
 from minirag.api.schemas.webhooks import (
     WebhookCreate,
     WebhookDeliveryPublic,
@@ -44,11 +44,13 @@ def create_webhook(body: WebhookCreate, service: WebhookServiceDep) -> WebhookWi
     return _with_secret(webhook, secret)
 
 
-@router.get("", response_model=Page[WebhookPublic], summary="List webhooks", description="Newest first, paginated.")
-def list_webhooks(service: WebhookServiceDep, page: PageDep) -> Page[WebhookPublic]:
+@router.get("", response_model=list[WebhookPublic], responses=PAGED_RESPONSES, summary="List webhooks",
+            description="Newest first, paginated.")
+def list_webhooks(request: Request, response: Response, service: WebhookServiceDep,
+                  page: PageDep) -> list[WebhookPublic]:
     result = service.list(limit=page.limit, cursor=page.cursor)
-    return Page[WebhookPublic](data=[WebhookPublic.model_validate(w) for w in result.items],
-                               next_cursor=result.next_cursor)
+    return paged_response(request, response, [WebhookPublic.model_validate(w) for w in result.items],
+                          result.next_cursor)
 
 
 @router.get("/{id}", response_model=WebhookPublic, summary="Get a webhook", description="Never shows the secret.")
@@ -83,9 +85,11 @@ def test_webhook(id: uuid.UUID, service: WebhookServiceDep) -> WebhookTestQueued
     return WebhookTestQueued(event_id=service.send_test(id).event_id)
 
 
-@router.get("/{id}/deliveries", response_model=Page[WebhookDeliveryPublic], summary="The delivery log",
+@router.get("/{id}/deliveries", response_model=list[WebhookDeliveryPublic], responses=PAGED_RESPONSES,
+            summary="The delivery log",
             description="One row per attempt (event, attempt, status code, duration, error), newest first.")
-def list_webhook_deliveries(id: uuid.UUID, service: WebhookServiceDep, page: PageDep) -> Page[WebhookDeliveryPublic]:
+def list_webhook_deliveries(request: Request, response: Response, id: uuid.UUID, service: WebhookServiceDep,
+                            page: PageDep) -> list[WebhookDeliveryPublic]:
     result = service.deliveries(id, limit=page.limit, cursor=page.cursor)
-    return Page[WebhookDeliveryPublic](data=[WebhookDeliveryPublic.model_validate(d) for d in result.items],
-                                       next_cursor=result.next_cursor)
+    return paged_response(request, response, [WebhookDeliveryPublic.model_validate(d) for d in result.items],
+                          result.next_cursor)

@@ -1,2 +1,3 @@
 """Request and response models: `<Thing>Create`, `<Thing>Update` (PATCH, all optional),
-`<Thing>Public`, and `Page[<Thing>Public]`. Every request model forbids unknown fields."""
+and `<Thing>Public` (lists are arrays of them: `minirag.api.paging`). Every request model forbids
+unknown fields."""

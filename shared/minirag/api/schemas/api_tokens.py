@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AliasChoices, Field
 
 from minirag.api.schemas.common import PublicModel, StrictModel
 
@@ -54,6 +54,8 @@ class ApiTokenPublic(PublicModel):
     id: uuid.UUID
     name: str
     prefix: str
+    token_prefix: str = Field(validation_alias=AliasChoices("token_prefix", "prefix"),
+                              description="The token's first characters, safe to show (the seed system's name)")
     user_id: uuid.UUID
     created_at: datetime
     last_used_at: datetime | None

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 
-from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel
+from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel, field_errors
 from minirag.documents.chunking import (
     DEFAULT_CHUNK_TOKENS,
     DEFAULT_OVERLAP_TOKENS,
@@ -22,16 +22,48 @@ ProviderKey = Annotated[SecretStr, Field(min_length=1, max_length=1000)]
 # Bounds for the docs; the pair rule (overlap < chunk_tokens / 2) is checked by the service.
 ChunkTokens = Field(ge=MIN_CHUNK_TOKENS, le=MAX_CHUNK_TOKENS)
 OverlapTokens = Field(ge=0, le=max_overlap_tokens(MAX_CHUNK_TOKENS))
+DEFAULT_MAX_TOKENS = 1024
 
 
-class BotProfileCreate(StrictModel):
+class Credentials(StrictModel):
+    """The seed system's shape of the provider key: `credentials: {api_key}`."""
+
+    api_key: ProviderKey
+
+
+class _KeyAliases(StrictModel):
+    """`credentials.api_key` is `provider_api_key` under the seed system's name: it is moved there
+    (and `credentials` dropped), so the rest of the code knows one field. Both at once is a 422."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_key_field(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "credentials" in data and "provider_api_key" in data:
+            raise field_errors(cls.__name__, {"credentials": "send the key once: credentials.api_key or "
+                                                             "provider_api_key, not both"})
+        return data
+
+    @model_validator(mode="after")
+    def _credentials_to_provider_key(self) -> Any:
+        if "credentials" in self.model_fields_set:
+            credentials = getattr(self, "credentials")  # noqa: B009 - declared by the subclasses
+            self.provider_api_key = None if credentials is None else credentials.api_key
+            self.model_fields_set.add("provider_api_key")
+            self.model_fields_set.discard("credentials")
+            self.credentials = None
+        return self
+
+
+class BotProfileCreate(_KeyAliases):
     name: Name
     description: Annotated[str | None, Field(max_length=2000)] = None
     system_prompt: Annotated[str, Field(max_length=20000)] = "You are a helpful assistant."
     model: ModelName | None = Field(default=None, description="Defaults to the server's DEFAULT_CHAT_MODEL")
     temperature: Annotated[float, Field(ge=0, le=2)] = 0.2
-    max_tokens: Annotated[int, Field(ge=1, le=32000)] = 512
+    max_tokens: Annotated[int, Field(ge=1, le=32000)] = DEFAULT_MAX_TOKENS
     provider_api_key: ProviderKey | None = Field(default=None, description="Write-only; stored encrypted")
+    credentials: Credentials | None = Field(default=None, description="The same as `provider_api_key`, "
+                                                                      "as the seed system sends it")
     embedding_model: ModelName | None = Field(default=None,
                                               description="Fixed at creation; defaults to EMBEDDING_MODEL")
     chunk_tokens: Annotated[int, ChunkTokens] = DEFAULT_CHUNK_TOKENS
@@ -42,11 +74,13 @@ class BotProfileCreate(StrictModel):
     history_turns: Annotated[int, Field(ge=0, le=50)] = 6
 
 
-class BotProfileUpdate(PatchModel):
-    """PATCH: only the fields sent change. `provider_api_key: null` removes the stored key;
-    `description: null` clears it; any other `null` is a 422."""
+class BotProfileUpdate(PatchModel, _KeyAliases):
+    """PATCH: only the fields sent change. `provider_api_key: null` (or `credentials: null`) removes
+    the stored key; `description: null` clears it; any other `null` is a 422. `is_active: false`
+    deactivates the bot like DELETE; `is_active: true` reactivates it (its sources stay deactivated
+    until each is reactivated and ingested)."""
 
-    nullable = frozenset({"description", "provider_api_key"})
+    nullable = frozenset({"description", "provider_api_key", "credentials"})
 
     fixed_fields: ClassVar[dict[str, str]] = {
         "embedding_model": "the bot's stored vectors were made with it and search compares vectors of one model "
@@ -59,6 +93,8 @@ class BotProfileUpdate(PatchModel):
     temperature: Annotated[float | None, Field(ge=0, le=2)] = None
     max_tokens: Annotated[int | None, Field(ge=1, le=32000)] = None
     provider_api_key: ProviderKey | None = None
+    credentials: Credentials | None = None
+    is_active: bool | None = None
     chunk_tokens: Annotated[int | None, ChunkTokens] = None
     chunk_overlap_tokens: Annotated[int | None, OverlapTokens] = None
     top_k: Annotated[int | None, Field(ge=1, le=50)] = None
@@ -76,6 +112,8 @@ class BotProfilePublic(PublicModel):
     temperature: float
     max_tokens: int
     has_provider_key: bool
+    has_credentials: bool = Field(validation_alias=AliasChoices("has_credentials", "has_provider_key"),
+                                  description="The same as `has_provider_key` (the seed system's name)")
     provider_key_last4: str | None
     embedding_model: str
     chunk_tokens: int

@@ -54,10 +54,17 @@ class Citation(PublicModel):
 
 
 class UsagePublic(PublicModel):
+    model: str | None = Field(default=None, description="the model that answered")
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
     cost: float | None = None
+
+
+class AnswerMessagePublic(PublicModel):
+    id: uuid.UUID
+    role: Literal["assistant"]
+    content: str
 
 
 class ChatResponse(PublicModel):
@@ -65,7 +72,9 @@ class ChatResponse(PublicModel):
     message_id: uuid.UUID
     user_message_id: uuid.UUID
     answer: str
+    message: AnswerMessagePublic = Field(description="The answer as the seed system shows it (id = message_id)")
     citations: list[Citation]
+    sources: list[Citation] = Field(description="The same as `citations` (the seed system's name)")
     retrieval_query: str
     usage: UsagePublic
 

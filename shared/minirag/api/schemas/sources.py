@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel, field_errors
+from minirag.services.sources import public_status
 from minirag.storable import MAX_METADATA_BYTES, MAX_METADATA_DEPTH, json_depth, json_size
 
 SourceTypeName = Literal["text", "upload", "url"]
@@ -30,10 +31,34 @@ Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata),
                                        f"and {MAX_METADATA_BYTES} bytes")]
 
 
+Description = Annotated[str | None, Field(max_length=2000)]
+SourceStatusName = Literal["pending", "queued", "processing", "ready", "error"]
+
+
+class SourceConfig(StrictModel):
+    """The seed system's `config`: `{url}` for URL sources (the same as the top-level `url`)."""
+
+    url: HttpUrlText | None = None
+
+
+def _config_url_to_url(model: Any, name: str) -> None:
+    """Move `config.url` to `url` (vetted the same way by the service); both at once is a 422."""
+    config = model.config
+    if config is None or config.url is None:
+        return
+    if model.url is not None:
+        raise field_errors(name, {"config.url": "send the URL once: url or config.url, not both"})
+    model.url = config.url
+    model.model_fields_set.add("url")
+
+
 class SourceCreate(StrictModel):
     bot_profile_id: uuid.UUID
     name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Description = None
     source_type: SourceTypeName
+    config: SourceConfig | None = Field(default=None, description="`{url}` for URL sources (the seed system's "
+                                                                  "shape; the same as `url`)")
     content: Annotated[str | None, Field(min_length=1, description="text sources: the text itself")] = None
     url: HttpUrlText | None = None
     filename: Filename | None = Field(default=None, description="upload sources: the file name (type by extension)")
@@ -43,6 +68,7 @@ class SourceCreate(StrictModel):
     @model_validator(mode="after")
     def _fields_match_type(self) -> "SourceCreate":
         """Each source type takes exactly its own field; the error names the field, not the body."""
+        _config_url_to_url(self, "SourceCreate")
         required = {"text": "content", "url": "url", "upload": "filename"}[self.source_type]
         if getattr(self, required) is None:
             raise field_errors("SourceCreate", {required: f"required when source_type is '{self.source_type}'"})
@@ -55,9 +81,11 @@ class SourceCreate(StrictModel):
 
 class SourceUpdate(PatchModel):
     """PATCH: rename, replace a text source's content or a URL source's url, or set metadata
-    (`null` clears it). A changed content/url takes effect at the next ingest."""
+    (`null` clears it). A changed content/url takes effect at the next ingest. `is_active: false`
+    deactivates the source like DELETE; `is_active: true` reactivates it, and then it needs an
+    ingest (the answer says so: `status: pending`, `needs_ingest`, `message`)."""
 
-    nullable = frozenset({"metadata"})
+    nullable = frozenset({"metadata", "description"})
 
     fixed_fields: ClassVar[dict[str, str]] = {
         "bot_profile_id": "a source belongs to the bot it was created for; create it again under the other bot",
@@ -67,7 +95,15 @@ class SourceUpdate(PatchModel):
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     content: Annotated[str | None, Field(min_length=1)] = None
     url: HttpUrlText | None = None
+    config: SourceConfig | None = None
     metadata: Metadata | None = None
+    description: Description = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _config(self) -> "SourceUpdate":
+        _config_url_to_url(self, "SourceUpdate")
+        return self
 
 
 class SourceProgress(PublicModel):
@@ -82,13 +118,20 @@ class SourcePublic(PublicModel):
     id: uuid.UUID
     bot_profile_id: uuid.UUID
     name: str
+    description: str | None
     source_type: SourceTypeName
+    config: dict[str, Any] = Field(description="`{url}` for URL sources; `{original_filename, file_size}` for "
+                                               "uploads (the size once the file is seen)")
     url: str | None
     filename: str | None
     content_type: str | None
     content_chars: int | None
     metadata: dict[str, Any]
-    status: Literal["pending", "queued", "processing", "ready", "failed"]
+    status: SourceStatusName = Field(description="pending (never ingested since created or reactivated), queued, "
+                                                 "processing, ready, error (see last_error)")
+    chunk_count: int = Field(description="chunks of the latest ingest")
+    needs_ingest: bool = Field(description="true while the source has to be ingested to be served")
+    message: str | None = Field(default=None, description="what to do next, when there is something to do")
     version: int
     ready_version: int | None
     progress: SourceProgress
@@ -115,19 +158,40 @@ class SourceCreated(SourcePublic):
     upload: UploadInstructions | None = None
 
 
+def source_config(source: Any) -> dict[str, Any]:
+    if source.source_type.value == "url":
+        return {"url": source.url}
+    if source.source_type.value == "upload":
+        config: dict[str, Any] = {"original_filename": source.filename}
+        if source.file_size is not None:
+            config["file_size"] = source.file_size
+        return config
+    return {}
+
+
+class SourceIngestAccepted(SourcePublic):
+    """202: the source, queued, with the seed system's `{status, message}`."""
+
+    message: str | None = Field(description="what happens next")
+
+
 def source_public(source: Any, **extra: Any) -> dict[str, Any]:
     """Shape a Source row into the public dict (progress nested, content summarised as its length)."""
     return {
         "id": source.id,
         "bot_profile_id": source.bot_profile_id,
         "name": source.name,
+        "description": source.description,
         "source_type": source.source_type.value,
+        "config": source_config(source),
         "url": source.url,
         "filename": source.filename,
         "content_type": source.content_type,
         "content_chars": len(source.content) if source.content is not None else None,
         "metadata": source.metadata_ or {},
-        "status": source.status.value,
+        "status": public_status(source.status),
+        "chunk_count": source.chunks_total,
+        "needs_ingest": bool(source.is_active) and source.status.value == "pending",
         "version": source.version,
         "ready_version": source.ready_version,
         "progress": {

@@ -34,6 +34,8 @@ class TenantBootstrap(StrictModel):
     tenant_slug: Slug
     owner_email: Email
     owner_password: Password
+    owner_display_name: Annotated[str | None, Field(min_length=1, max_length=200,
+                                                    description="the owner's name as shown to the team")] = None
     invite_code: Annotated[SecretStr | None, Field(max_length=128, description="required when SIGNUP=invite")] = None
 
 
@@ -41,12 +43,15 @@ class TenantPublic(PublicModel):
     id: uuid.UUID
     name: str
     slug: str
+    plan: str = Field(description='the tenant\'s plan label ("free" unless the operator sets another)')
+    is_active: bool
     created_at: datetime
 
 
 class UserPublic(PublicModel):
     id: uuid.UUID
     email: str
+    display_name: str | None
     role: str
     created_at: datetime
     display_name: str | None = None
@@ -57,8 +62,10 @@ class UserPublic(PublicModel):
 class TenantBootstrapPublic(PublicModel):
     tenant: TenantPublic
     owner: UserPublic
-    api_token: ApiTokenPublic
+    api_token: str = Field(description="The first API token, shown once (the seed system's name; the same as "
+                                       "`raw_token`). Send as 'Authorization: Bearer <api_token>'.")
     raw_token: str = Field(description="Shown once; store it now. Send as 'Authorization: Bearer <raw_token>'.")
+    token: ApiTokenPublic = Field(description="The first API token's record (id, name, token_prefix)")
 
 
 class TenantMePublic(PublicModel):
