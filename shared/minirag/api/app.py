@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 from minirag import __version__
 from minirag.api.errors import install_error_handlers
 from minirag.api.middleware import RequestContextMiddleware
+from minirag.api.openapi_errors import install_error_schema
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -27,5 +28,6 @@ def build_app(*routers: APIRouter, title: str) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
+    install_error_schema(app)
     app.add_middleware(RequestContextMiddleware)  # reads MAX_REQUEST_BYTES per request, not at import
     return app
