@@ -55,3 +55,13 @@ def test_the_sync_client_is_generated_from_the_async_one(tmp_path: Path):
     for name in ("client.py", "__init__.py"):
         assert filecmp.cmp(package / "_sync" / name, committed / name, shallow=False), \
             f"_sync/{name} is stale: run `make sdk`"
+
+
+def test_the_sdk_is_versioned_with_the_api():
+    import tomllib
+
+    import minirag
+    import minirag_client
+
+    sdk_project = tomllib.loads((SDK / "pyproject.toml").read_text())["project"]
+    assert minirag_client.__version__ == sdk_project["version"] == minirag.__version__
