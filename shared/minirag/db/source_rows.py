@@ -88,3 +88,33 @@ def visible_versions(scope: TenantScope, source_ids: Iterable[uuid.UUID]) -> dic
             .where(Source.tenant_id == scope.tenant_id, Source.id.in_(ids), Source.is_active.is_(True),
                    Source.ready_version.is_not(None)))
     return {str(row[0]): int(row[1]) for row in scope.execute(stmt).all()}
+
+
+# -- sources part (issue 11): batch parents, documents, refresh ------------------------------------
+
+def children_statuses(scope: TenantScope, parent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[SourceStatus, int]]:
+    """parent id -> {status: active children in it}, in one GROUP BY for a page of parents."""
+    ids = list(parent_ids)
+    if not ids:
+        return {}
+    stmt = (select(Source.parent_id, Source.status, func.count(Source.id))
+            .where(Source.tenant_id == scope.tenant_id, Source.parent_id.in_(ids), Source.is_active.is_(True))
+            .group_by(Source.parent_id, Source.status))
+    out: dict[uuid.UUID, dict[SourceStatus, int]] = {}
+    for parent_id, status, count in scope.execute(stmt).all():
+        out.setdefault(parent_id, {})[SourceStatus(status)] = int(count)
+    return out
+
+
+def version_hashes(scope: TenantScope, source_id: uuid.UUID, version: int) -> list[str]:
+    """The content hashes of a version's documents, in document order (a refresh compares them)."""
+    stmt = (select(Document.content_sha256).where(*_version_rows(scope, Document, source_id, version=version))
+            .order_by(Document.position))
+    return list(scope.scalars(stmt))
+
+
+def document_page_criteria(scope: TenantScope, source_id: uuid.UUID, version: int | None) -> list[Any]:
+    """The visible version's documents of a source (none before its first ready version)."""
+    if version is None:
+        return [Document.id.is_(None)]
+    return _version_rows(scope, Document, source_id, version=version)

@@ -102,6 +102,7 @@ class CreateSource:
     filename: str | None = None  # upload sources
     content_type: str | None = None  # upload sources; None: from the extension
     metadata: dict[str, Any] | None = None
+    refresh_schedule: Literal["none", "hourly", "daily", "weekly"] = "none"  # url sources
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class UpdateSource(_Changes):
     content: str | Unset = UNSET
     url: str | Unset = UNSET
     metadata: dict[str, Any] | None | Unset = UNSET
+    refresh_schedule: Literal["none", "hourly", "daily", "weekly"] | Unset = UNSET
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,41 @@ class ListSources:
     cursor: str | None = None
     bot_profile_id: uuid.UUID | None = None
     status: Literal["pending", "queued", "processing", "ready", "failed"] | None = None
+    include_children: bool = False  # batch children are listed under their parent unless asked for
+
+
+@dataclass(frozen=True)
+class UploadSource:
+    """A file sent in the request itself (multipart), stored like a presigned upload would be."""
+
+    bot_profile_id: uuid.UUID
+    name: str
+    filename: str
+    data: bytes
+    content_type: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BatchChild:
+    name: str
+    url: str | None = None
+    content: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateBatch:
+    bot_profile_id: uuid.UUID
+    name: str
+    source_type: Literal["text", "url"]
+    children: tuple[BatchChild, ...]
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ListPage:
+    limit: int
+    cursor: str | None = None
 
 
 # -- chat -----------------------------------------------------------------------------------------

@@ -157,6 +157,7 @@ class SlicePipeline:
                     "document_id": str(doc_id), "chunk_id": pid, "version": version,
                     "position": chunk.index, "text": chunk.text, "title": doc.title, "filename": doc.filename,
                     "external_id": doc.external_id, "heading": chunk.heading, "page": chunk.page,
+                    "metadata": doc.metadata or {},
                 }))
         store.upsert(points)
 

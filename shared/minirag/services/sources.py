@@ -49,6 +49,8 @@ class SourceService:
 
     def create(self, command: CreateSource) -> tuple[Source, PresignedUpload | None]:
         self._check_url(command.url)
+        if command.refresh_schedule != "none" and command.source_type != "url":
+            raise InvalidInput("refresh_schedule", "only url sources can be refreshed on a schedule")
         with self._scope.write():
             self._scope.require_ref(BotProfile, command.bot_profile_id, field="bot_profile_id")
             tenant_quota(self._scope, self._settings, lock=True).require_count_below(
@@ -56,7 +58,7 @@ class SourceService:
             source = Source(
                 id=uuid.uuid4(), bot_profile_id=command.bot_profile_id, name=command.name,
                 source_type=SourceType(command.source_type), metadata_=command.metadata or {},
-                status=SourceStatus.pending,
+                status=SourceStatus.pending, refresh_schedule=command.refresh_schedule,
             )
             upload = None
             if source.source_type is SourceType.text:
@@ -91,6 +93,8 @@ class SourceService:
             filters["bot_profile_id"] = query.bot_profile_id
         if query.status is not None:
             filters["status"] = SourceStatus(query.status)
+        if not query.include_children:
+            filters["parent_id"] = None  # batch children are listed under their parent
         with self._scope.read():
             return self._scope.page(Source, limit=query.limit, cursor=query.cursor, active_only=True, **filters)
 
@@ -103,11 +107,17 @@ class SourceService:
                 if source.source_type is not SourceType.text:
                     raise InvalidInput("content", "only text sources have content")
                 self._check_text(changes["content"])
+                source.stale = source.stale or source.content != changes["content"]
                 source.content = changes["content"]
             if "url" in changes:
                 if source.source_type is not SourceType.url:
                     raise InvalidInput("url", "only url sources have a url")
+                source.stale = source.stale or source.url != changes["url"]
                 source.url = changes["url"]
+            if "refresh_schedule" in changes:
+                if source.source_type is not SourceType.url:
+                    raise InvalidInput("refresh_schedule", "only url sources can be refreshed on a schedule")
+                source.refresh_schedule = changes["refresh_schedule"]
             if "name" in changes:
                 source.name = changes["name"]
             if "metadata" in changes:
@@ -136,11 +146,15 @@ class SourceService:
             raise InvalidInput("id", "only upload sources take a file upload")
         return source, self._storage.presign_put(source.object_key, source.content_type or "application/octet-stream")
 
-    def request_ingest(self, source_id: uuid.UUID) -> Source:
+    def request_ingest(self, source_id: uuid.UUID, *, refresh: bool = False) -> Source:
         """Mark the source `queued` under a new version, commit, then publish. A worker only writes
-        for the version it was sent, so a newer request supersedes an older one in flight."""
+        for the version it was sent, so a newer request supersedes an older one in flight. A
+        `refresh` (the schedule) lets the worker keep the vectors when the content is unchanged."""
         with self._scope.write():
             source = self._get(source_id)
+            if source.children_count:
+                raise InvalidInput("id", "a batch parent has no content of its own; "
+                                         "POST /v1/sources/{id}/ingest-children ingests its children")
             self._scope.require_ref(BotProfile, source.bot_profile_id, field="bot_profile_id")
             # Refused while the tenant is already at a limit (the worker checks what the source adds);
             # this source's own chunks do not count: a re-ingest replaces them.
@@ -167,7 +181,12 @@ class SourceService:
             source.last_error = None
             source.documents_done = source.documents_total = source.chunks_total = 0
             source.batches_done = source.batches_total = 0
-        message = IngestMessage(tenant_id=self._scope.tenant_id, source_id=source.id, version=source.version)
+            source.stale = False
+            source.skipped = None
+            if refresh:
+                source.last_refreshed_at = now
+        message = IngestMessage(tenant_id=self._scope.tenant_id, source_id=source.id, version=source.version,
+                                refresh=refresh)
         try:
             self._publisher.publish([message])
         except UpstreamUnavailable:
@@ -184,7 +203,10 @@ class SourceService:
         with self._scope.write():
             source = self._get(source_id)
             self._deactivate(source)
-        self.publish_purge([source])
+            children = self._scope.all(Source, active_only=True, parent_id=source.id) if source.children_count else []
+            for child in children:  # a batch goes as a whole
+                self._deactivate(child)
+        self.publish_purge([source, *children])
 
     def deactivate_for_bot(self, bot: BotProfile) -> Sequence[Source]:
         """Deactivate every active source of a bot (inside the caller's write)."""
