@@ -50,6 +50,9 @@ def reset_caches() -> None:
     reset_engine()
     fernet.reset_cache()
     publisher.get_publisher.cache_clear()
+    from minirag.queue import webhooks
+
+    webhooks.get_webhook_publisher.cache_clear()
     uploads.get_storage.cache_clear()
     from minirag.llm import gateway as factory
 

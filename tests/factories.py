@@ -47,3 +47,17 @@ def make_uploaded_source(api, tenant, bot_id: str, worker, filename: str, data: 
     ready = api.get(f"/v1/sources/{source['id']}", token=tenant.token).json
     assert ready["status"] == "ready", ready
     return ready
+
+
+def make_user(api, tenant, *, role: str = "member", email: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A team member created by the tenant's owner, logged in: the user plus a JWT under "token"."""
+    import uuid
+
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@{tenant.slug}.example.com"
+    password = f"pw-{role}-battery-staple"
+    body = {"email": email, "password": password, "display_name": f"A {role}", "role": role, **overrides}
+    response = api.post("/v1/users", body, token=tenant.token)
+    assert response.status == 201, response.body
+    login = api.post("/v1/auth/token", {"email": email, "password": password, "tenant_slug": tenant.slug})
+    assert login.status == 200, login.body
+    return {**response.json, "token": login.json["access_token"], "password": password}

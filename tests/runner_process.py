@@ -61,3 +61,19 @@ def stop(runner: subprocess.Popen[bytes]) -> None:
     if runner.poll() is None:
         runner.kill()
         runner.communicate()
+
+
+def bootstrap_tenant(api: str) -> dict[str, str]:
+    """Sign up tenant Acme on a running runner; its owner's token as request headers."""
+    token = httpx.post(f"{api}/v1/tenants", json={
+        "tenant_name": "Acme", "tenant_slug": "acme", "owner_email": "o@acme.example",
+        "owner_password": "correct horse battery"}, timeout=10).json()["raw_token"]
+    return {"authorization": f"Bearer {token}"}
+
+
+def add_text_source(api: str, auth: dict[str, str], content: str = "Refunds take 14 days.") -> str:
+    """A bot and a text source of it (not ingested yet); the source's id."""
+    bot = httpx.post(f"{api}/v1/bot-profiles", json={"name": "S"}, headers=auth, timeout=10).json()
+    source = httpx.post(f"{api}/v1/sources", headers=auth, timeout=10, json={
+        "bot_profile_id": bot["id"], "name": "H", "source_type": "text", "content": content}).json()
+    return source["id"]

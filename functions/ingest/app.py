@@ -11,7 +11,9 @@ from minirag.llm.gateway import get_gateway
 from minirag.observability import cold_start_metric_enabled, logger, metrics
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import get_publisher
+from minirag.queue.webhooks import get_webhook_publisher
 from minirag.services.ingestion import IngestionService
+from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import get_settings
 from minirag.storage.uploads import get_storage
 from minirag.vectorstore.indexes import QdrantIndexes
@@ -31,7 +33,8 @@ def record_handler(record: SQSRecord) -> None:
                                     source_id=str(message.source_id)), get_session_factory()() as session:
         service = IngestionService(TenantScope(session, message.tenant_id), settings, gateway=get_gateway(),
                                    storage=get_storage(), publisher=get_publisher(),
-                                   indexes=QdrantIndexes.from_settings(settings))
+                                   indexes=QdrantIndexes.from_settings(settings),
+                                   events=WebhookEvents(get_webhook_publisher()))
         service.run(message, receive_count=int(record.attributes.approximate_receive_count or 1))
 
 

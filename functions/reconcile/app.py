@@ -7,7 +7,9 @@ from minirag.db.engine import get_session_factory
 from minirag.db.sweep import Sweep
 from minirag.observability import cold_start_metric_enabled, logger, metrics
 from minirag.queue.publisher import get_publisher
+from minirag.queue.webhooks import get_webhook_publisher
 from minirag.services.reconcile import ReconcileService
+from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import get_settings
 
 
@@ -25,5 +27,6 @@ def _live_messages(settings):
 def handler(event, context):
     settings = get_settings()
     service = ReconcileService(Sweep(get_session_factory()), settings, publisher=get_publisher(),
-                               live_messages=_live_messages(settings))
+                               live_messages=_live_messages(settings),
+                               events=WebhookEvents(get_webhook_publisher()))
     return asdict(service.run())

@@ -76,17 +76,21 @@ def _adopt_shared_vectors(settings) -> None:
         print(f"moved {count} vectors of the shared collection {name} into per-tenant collections")
 
 
-def build_worker(template, settings):
-    """The ingest worker for the template's SQS mapping, on the configured queue backend."""
+def build_worker(template, settings, queue: str = "IngestQueue"):
+    """The local worker for the template's SQS mapping on `queue` (IngestQueue, WebhookQueue), on the
+    configured queue backend; None when the template maps no function to it."""
     from minirag.local.queue import EmbeddedSource, IngestWorker, SqsSource
     from minirag.local.template import load_handler
-    from minirag.queue.publisher import resolve_queue_url
 
-    if not template.sqs_mappings:
+    mapping = next((m for m in template.sqs_mappings if m.queue_logical_id == queue), None)
+    if mapping is None:
         return None
-    mapping = template.sqs_mappings[0]
     handler = load_handler(template, mapping.function)
-    if settings.queue_backend == "sqs":
+    if queue == "WebhookQueue":
+        source = _webhook_source(settings)
+    elif settings.queue_backend == "sqs":
+        from minirag.queue.publisher import resolve_queue_url
+
         source = SqsSource(resolve_queue_url(settings))
     else:
         from minirag.queue.embedded import get_embedded_queue
@@ -94,6 +98,21 @@ def build_worker(template, settings):
         source = EmbeddedSource(get_embedded_queue(), settings.ingest_max_receive_count)
     return IngestWorker(handler, source, batch_size=mapping.batch_size,
                         function_name=mapping.function.logical_id, timeout_seconds=mapping.function.timeout)
+
+
+def _webhook_source(settings):
+    """The webhook queue: its own embedded queue name (same durable table), or its SQS queue."""
+    from minirag.local.queue import EmbeddedSource, SqsSource
+
+    if settings.queue_backend == "sqs":
+        from minirag.queue.webhooks import webhook_queue_url
+
+        return SqsSource(webhook_queue_url(), retry_delay_seconds=settings.webhook_retry_delay_seconds)
+    from minirag.queue.embedded import EmbeddedQueue
+    from minirag.queue.webhooks import WEBHOOK_DEAD_LETTER_QUEUE, WEBHOOK_QUEUE
+
+    return EmbeddedSource(EmbeddedQueue(WEBHOOK_QUEUE, WEBHOOK_DEAD_LETTER_QUEUE), settings.webhook_max_receive_count,
+                          retry_delay_seconds=settings.webhook_retry_delay_seconds)
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -118,6 +137,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     worker = None if args.no_worker else build_worker(template, settings)
     if worker is not None:
         worker.start()
+    webhook_worker = None if args.no_worker else build_worker(template, settings, queue="WebhookQueue")
+    if webhook_worker is not None:
+        webhook_worker.start()
     scheduler = None
     if not args.no_worker and template.schedules:
         from minirag.local.schedule import Scheduler
@@ -137,6 +159,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
             scheduler.stop()
         if worker is not None:
             worker.stop(timeout=0.5)  # a batch still running is abandoned: its messages go back to the queue
+        if webhook_worker is not None:
+            webhook_worker.stop(timeout=0.5)
         _close_vector_stores()
     return 0
 
@@ -162,9 +186,13 @@ def cmd_drain(args: argparse.Namespace) -> int:
     from minirag.settings import get_settings
 
     _prepare(args)
-    worker = build_worker(load_template(args.template), get_settings())
+    template = load_template(args.template)
+    worker = build_worker(template, get_settings())
     processed = worker.drain() if worker else 0
     print(f"processed {processed} ingest messages")
+    webhook_worker = build_worker(template, get_settings(), queue="WebhookQueue")
+    if webhook_worker is not None:
+        print(f"delivered {webhook_worker.drain()} webhook events")
     return 0
 
 
@@ -286,7 +314,7 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     from cryptography.fernet import InvalidToken
 
     from minirag.db.engine import get_session_factory
-    from minirag.db.system import bot_profiles_with_provider_key
+    from minirag.db.system import bot_profiles_with_provider_key, webhooks_with_secret
     from minirag.security.fernet import rotate_secret
     from minirag.settings import get_settings
 
@@ -304,9 +332,17 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
                 print(f"error: the provider key of bot profile {bot.id} (tenant {bot.tenant_id}) decrypts with none "
                       "of FERNET_KEYS; nothing was changed", file=sys.stderr)
                 return 1
+        hooks = webhooks_with_secret(session)
+        for hook in hooks:
+            try:
+                hook.secret_encrypted = rotate_secret(hook.secret_encrypted)
+            except InvalidToken:
+                print(f"error: the secret of webhook {hook.id} (tenant {hook.tenant_id}) decrypts with none "
+                      "of FERNET_KEYS; nothing was changed", file=sys.stderr)
+                return 1
         session.commit()
-    print(f"re-encrypted {len(bots)} provider keys under the first of {len(keys)} FERNET_KEYS"
-          + ("; the older keys can now be removed" if len(keys) > 1 else ""))
+    print(f"re-encrypted {len(bots)} provider keys and {len(hooks)} webhook secrets under the first of "
+          f"{len(keys)} FERNET_KEYS" + ("; the older keys can now be removed" if len(keys) > 1 else ""))
     return 0
 
 

@@ -107,6 +107,19 @@ class Settings(BaseSettings):
     ingest_max_source_chunks: int = Field(default=5_000, ge=1)
     ingest_max_expansion_ratio: float = Field(default=100, ge=1)
 
+    # Webhooks: events go on their own queue (embedded "webhooks", or SQS WEBHOOK_QUEUE_URL) to the
+    # webhook function, which POSTs each with this timeout; a failure is retried after
+    # WEBHOOK_RETRY_DELAY_SECONDS x 2^(attempt-1) and dead-lettered after WEBHOOK_MAX_RECEIVE_COUNT attempts.
+    webhook_queue_url: str | None = None
+    webhook_queue_name: str = "minirag-webhooks"
+    webhook_dlq_name: str = "minirag-webhooks-dlq"
+    webhook_max_receive_count: int = Field(default=5, ge=1, le=1000)
+    webhook_timeout_seconds: float = Field(default=5, gt=0, le=30)
+    webhook_retry_delay_seconds: int = Field(default=30, ge=0, le=3600)
+    # Chat export (GET /v1/chat/export): the largest body a buffered (Lambda through API Gateway)
+    # response may carry; Lambda's limit is 6 MB, less headroom for the headers and JSON escaping.
+    export_max_bytes: int = Field(default=5_000_000, ge=1024)
+
     # Model policy (minirag.llm.model_policy): which model strings run, on whose keys, where.
     model_providers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_MODEL_PROVIDERS),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runner_process import ROOT, start_local_runner, stop
+from tests.runner_process import ROOT, free_port, start_local_runner, stop
 
 
 def _walkthrough() -> str:
@@ -19,8 +19,10 @@ def _walkthrough() -> str:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walkthrough uses curl")
-def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path) -> None:
-    # Given a local runner and the README's block as a script
+def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a local runner (allowed to POST webhooks to 127.0.0.1, as step 13 says) and the README's
+    # block as a script
+    monkeypatch.setenv("URL_FETCH_ALLOW_PRIVATE", "true")
     runner, api = start_local_runner(tmp_path)
     script = tmp_path / "walkthrough.sh"
     script.write_text(_walkthrough())
@@ -28,8 +30,8 @@ def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path) -> None:
     work.mkdir()
     try:
         # When it runs, stopping at the first failing command
-        result = subprocess.run(["bash", "-e", str(script)], cwd=work, env={**os.environ, "API": api},
-                                capture_output=True, text=True, timeout=240)
+        result = subprocess.run(["bash", "-e", str(script)], cwd=work, capture_output=True, text=True, timeout=240,
+                                env={**os.environ, "API": api, "HOOK_PORT": str(free_port())})
     finally:
         stop(runner)
 
@@ -43,3 +45,9 @@ def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path) -> None:
     assert "event: start" in out and "event: done" in out
     assert '"rank":1' in out
     assert '{"status":"ok"}' in out and '"status":"ok","checks":{"database":{"status":"ok"' in out
+    assert '"bots":1,"sources":2,"chats":2,"messages":6' in out and "Exported 6 messages" in out
+    # and the member may not create a bot, and the publishable key refuses a page from another origin
+    assert "requires bots:write (admin or owner)" in out and '"code":"origin_not_allowed"' in out
+    # and the webhook receiver got a source.ingested whose two signatures it verified
+    assert "webhook source.ingested for " in out and ": signatures verified" in out
+    assert "News is ready and its webhook arrived" in out

@@ -7,7 +7,8 @@ import hashlib
 
 from tests.assertions import assert_error
 
-PUBLIC_KEYS = {"id", "name", "prefix", "user_id", "created_at", "last_used_at", "expires_at", "revoked_at"}
+PUBLIC_KEYS = {"id", "name", "prefix", "user_id", "created_at", "last_used_at", "expires_at", "revoked_at",
+               "scopes", "bot_profile_id", "allowed_origins"}
 
 
 def test_create_api_token_returns_raw_token_once_and_it_works(api, tenant_a):

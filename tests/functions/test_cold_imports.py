@@ -50,6 +50,9 @@ CASES = {
     "bot_profiles": ("GET", "/v1/bot-profiles", True, None, 200),
     "sources": ("GET", "/v1/sources", True, None, 200),
     "system": ("GET", "/health", False, None, 200),
+    "webhooks": ("GET", "/v1/webhooks", True, None, 200),
+    "stats": ("GET", "/v1/stats/usage/by-model", True, None, 200),
+    "users": ("GET", "/v1/users", True, None, 200),
 }
 
 

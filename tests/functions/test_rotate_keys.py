@@ -77,3 +77,26 @@ def test_rotate_keys_changes_nothing_when_a_key_cannot_be_decrypted(api, tenant_
     assert main(["rotate-keys"]) == 1
     assert "decrypts with none of FERNET_KEYS" in capsys.readouterr().err
     assert _stored() == before
+
+
+def test_rotate_keys_reencrypts_webhook_secrets_too(api, tenant_a, tenant_b, monkeypatch, capsys):
+    # Given a webhook of each tenant, its secret encrypted under the old key
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    _use_keys(monkeypatch, old)
+    secrets = {}
+    for tenant in (tenant_a, tenant_b):
+        created = api.post("/v1/webhooks", {"url": "https://93.184.215.14/hook", "events": ["chat.message"]},
+                           token=tenant.token)
+        assert created.status == 201, created.body
+        secrets[uuid.UUID(created.json["id"])] = created.json["secret"]
+
+    # When FERNET_KEYS becomes "new,old" and the command runs
+    _use_keys(monkeypatch, new, old)
+    assert main(["rotate-keys"]) == 0
+    assert "2 webhook secrets" in capsys.readouterr().out
+
+    # Then with only the new key every secret decrypts to what was shown at creation
+    _use_keys(monkeypatch, new)
+    with get_engine().connect() as conn:
+        stored = {uuid.UUID(str(r[0])): r[1] for r in conn.execute(text("SELECT id, secret_encrypted FROM webhook"))}
+    assert {hook_id: fernet.decrypt_secret(value) for hook_id, value in stored.items()} == secrets

@@ -73,7 +73,7 @@ def test_bootstrap_twice_changes_nothing(aws, tmp_path):
 
     # Then the same resources are reported and no duplicates exist
     assert first == second
-    assert len(boto3.client("sqs").list_queues()["QueueUrls"]) == 2
+    assert len(boto3.client("sqs").list_queues()["QueueUrls"]) == 4  # ingest and webhooks, each with its DLQ
     assert [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]] == [settings.upload_bucket]
 
 

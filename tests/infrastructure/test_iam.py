@@ -56,7 +56,8 @@ def test_every_role_is_capped_by_the_permissions_boundary():
     for statement in boundary:
         assert statement["Effect"] == "Allow"
         assert "*" not in _as_list(statement["Action"])
-        assert _refs(statement["Resource"]) & {"IngestQueue", "UploadBucket", "AppSecretsArn", "AWS::StackName"}
+        assert _refs(statement["Resource"]) & {"IngestQueue", "WebhookQueue", "UploadBucket", "AppSecretsArn",
+                                               "AWS::StackName"}
 
 
 def test_inline_statements_name_template_resources_and_actions():
@@ -67,7 +68,8 @@ def test_inline_statements_name_template_resources_and_actions():
             assert all(a != "*" and not a.endswith(":*") for a in _as_list(statement["Action"])), fn_id
             for resource in _as_list(statement["Resource"]):
                 assert resource != "*", fn_id
-                assert _refs(resource) <= {"UploadBucket", "IngestQueue", "AppSecretsArn"}, (fn_id, resource)
+                assert _refs(resource) <= {"UploadBucket", "IngestQueue", "WebhookQueue", "AppSecretsArn"}, \
+                    (fn_id, resource)
 
 
 def test_policy_templates_are_scoped_to_this_stack():
@@ -80,7 +82,7 @@ def test_policy_templates_are_scoped_to_this_stack():
             (name, args), = policy.items()
             # Then only these, each pointed at our secret or queue
             assert name in allowed, (fn_id, name)
-            assert _refs(args) <= {"AppSecretsArn", "IngestQueue"} and _refs(args), (fn_id, name)
+            assert _refs(args) <= {"AppSecretsArn", "IngestQueue", "WebhookQueue"} and _refs(args), (fn_id, name)
 
 
 def test_only_functions_that_need_them_touch_the_queue_and_bucket():
@@ -121,3 +123,19 @@ def test_secrets_reach_functions_only_by_reference():
     for fn_id, fn in FUNCTIONS.items():
         assert {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "AppSecretsArn"}}} in \
             fn["Properties"]["Policies"], fn_id
+
+
+def test_only_emitters_send_webhook_events_and_only_the_webhook_function_delays_them():
+    # Given who may send to the webhook queue, and what the webhook function may do to it
+    def sends(fn: dict) -> bool:
+        return any(isinstance(p, dict) and "SQSSendMessagePolicy" in p and "WebhookQueue" in _refs(p)
+                   for p in fn["Properties"].get("Policies", []))
+
+    # Then chat (chat.message), ingest and the reconciler (source events) and the webhooks API (test
+    # ping) send
+    assert {k for k, fn in FUNCTIONS.items() if sends(fn)} == {"ChatFunction", "IngestFunction",
+                                                               "ReconcileFunction", "WebhooksApiFunction"}
+    # And the webhook function only changes visibility (the back-off); it reads no bucket
+    actions = sorted(a for st in _statements(FUNCTIONS["WebhookFunction"]["Properties"]["Policies"])
+                     for a in _as_list(st["Action"]))
+    assert actions == ["sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"]

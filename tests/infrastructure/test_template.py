@@ -116,12 +116,38 @@ def test_sqs_event_reports_batch_item_failures():
     # Given the SQS event sources
     sqs_events = _events("SQS")
 
-    # Then there is one, on IngestFunction, reading IngestQueue with partial batch responses
-    assert [(f, p["Queue"]) for f, _, p in sqs_events] == [("IngestFunction", {"Fn::GetAtt": ["IngestQueue", "Arn"]})]
-    props = sqs_events[0][2]
-    assert "ReportBatchItemFailures" in props["FunctionResponseTypes"]
-    assert TEMPLATE.sqs_mappings[0].reports_batch_item_failures
-    assert 1 <= props.get("BatchSize", 10) <= 10
+    # Then IngestFunction reads IngestQueue and WebhookFunction reads WebhookQueue, both with partial
+    # batch responses (the ingest mapping first: the local runner's default worker)
+    assert [(f, p["Queue"]) for f, _, p in sqs_events] == [
+        ("IngestFunction", {"Fn::GetAtt": ["IngestQueue", "Arn"]}),
+        ("WebhookFunction", {"Fn::GetAtt": ["WebhookQueue", "Arn"]})]
+    for _, _, props in sqs_events:
+        assert "ReportBatchItemFailures" in props["FunctionResponseTypes"]
+        assert 1 <= props.get("BatchSize", 10) <= 10
+    assert all(m.reports_batch_item_failures for m in TEMPLATE.sqs_mappings)
+    assert TEMPLATE.sqs_mappings[0].queue_logical_id == "IngestQueue"
+
+
+def test_webhook_queue_redrives_to_its_dlq_after_the_settings_attempts():
+    from minirag.settings import Settings
+
+    queue = RESOURCES["WebhookQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["WebhookDLQ", "Arn"]}
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "WebhookMaxReceiveCount"}
+    env = TEMPLATE.raw["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["WEBHOOK_MAX_RECEIVE_COUNT"] == {"Ref": "WebhookMaxReceiveCount"}
+    assert env["WEBHOOK_QUEUE_URL"] == {"Ref": "WebhookQueue"}
+    assert int(_resolve(queue["RedrivePolicy"]["maxReceiveCount"])) == \
+        Settings.model_fields["webhook_max_receive_count"].default
+    timeout = int(RESOURCES["WebhookFunction"]["Properties"]["Timeout"])
+    assert int(queue["VisibilityTimeout"]) >= 6 * timeout
+    assert RESOURCES["WebhookDLQ"]["Properties"]["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+
+
+def test_webhook_function_ships_standardwebhooks():
+    # The zip carries its own requirements.txt (sam build installs it beside app.py)
+    requirements = (ROOT / "functions" / "webhook_delivery" / "requirements.txt").read_text().split()
+    assert "standardwebhooks==1.1.0" in requirements
 
 
 def test_ingest_queue_redrives_to_dlq():

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from minirag.db.engine import get_engine
 from minirag.local.template import load_template
-from minirag.queue.embedded import get_embedded_queue
+from minirag.queue.embedded import EmbeddedQueue, get_embedded_queue
 from tests.assertions import assert_error
 from tests.factories import make_bot_profile, make_source
 
@@ -61,6 +61,21 @@ class OwnCreate:
 @dataclass(frozen=True)
 class SelfView:
     """A route about the caller itself: B sees B, never A."""
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A tenant-wide total (stats): A's usage shows in A's answer, B's answer has none of it (no A
+    id, every count and sum 0; prices, which are not tenant data, excepted)."""
+
+    query: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Export:
+    """A download of the caller's chats: A's export carries A's `targets`, B's none of them."""
+
+    targets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -124,7 +139,38 @@ CASES: dict[str, Case] = {
     "POST /v1/retrieve": Case(ForeignRef(
         lambda ids: {"bot_profile_id": ids["bot_profile_id"], "query": "office hours"},
         {"bot_profile_id": "bot"})),
+    # webhooks
+    "POST /v1/webhooks": Case(OwnCreate({"url": "http://93.184.215.14/b", "events": ["chat.message"]},
+                                        "/v1/webhooks")),
+    "GET /v1/webhooks": Case(ListRoute(("webhook",))),
+    "GET /v1/webhooks/{id}": Case(ForeignId("webhook")),
+    "PATCH /v1/webhooks/{id}": Case(ForeignId("webhook", {"description": "B was here", "is_active": False})),
+    "DELETE /v1/webhooks/{id}": Case(ForeignId("webhook")),
+    "POST /v1/webhooks/{id}/test": Case(ForeignId("webhook")),
+    "POST /v1/webhooks/{id}/rotate-secret": Case(ForeignId("webhook")),
+    "GET /v1/webhooks/{id}/deliveries": Case(ForeignId("webhook")),
+    # stats and export
+    "GET /v1/stats/overview": Case(Aggregate()),
+    "GET /v1/stats/usage": Case(Aggregate({"days": 3})),
+    "GET /v1/stats/usage/by-model": Case(Aggregate({"days": 3})),
+    "GET /v1/stats/usage/by-bot": Case(Aggregate({"days": 3})),
+    "GET /v1/stats/cost-estimate": Case(Aggregate({"days": 3})),
+    "GET /v1/stats/pricing": Case(Aggregate()),
+    "GET /v1/stats/feedback": Case(Aggregate({"days": 3})),
+    "GET /v1/stats/feedback/trend": Case(Aggregate({"days": 3})),
+    "GET /v1/chat/export": Case(Export(("chat", "chat_answer", "bot"))),
+    "GET /v1/chat/{id}/export": Case(ForeignId("chat")),
 }
+
+# users (team members): B's owner on A's users
+CASES.update({
+    "POST /v1/users": Case(OwnCreate({"email": "b-member@tenant-b.example.com", "password": "b-member-password",
+                                      "display_name": "B's member"}, "/v1/users")),
+    "GET /v1/users": Case(ListRoute(("user",))),
+    "GET /v1/users/{id}": Case(ForeignId("user")),
+    "PATCH /v1/users/{id}": Case(ForeignId("user", {"display_name": "renamed by B", "role": "member"})),
+    "DELETE /v1/users/{id}": Case(ForeignId("user")),
+})
 
 
 def _params() -> list[Any]:
@@ -154,10 +200,14 @@ def world(api, tenant_a) -> World:
     chat = api.post("/v1/chat", {"bot_profile_id": bot["id"], "message": "When does the office open?"},
                     token=tenant_a.token)
     assert chat.status == 200, chat.body
+    webhook = api.post("/v1/webhooks", {"url": "http://93.184.215.14/a", "events": ["chat.message"]},
+                       token=tenant_a.token)
+    assert webhook.status == 201, webhook.body
     get_embedded_queue().clear()
     return World({"bot": bot["id"], "text_source": text_source["id"], "upload_source": upload_source["id"],
                   "api_token": tenant_a.api_token_id, "chat": chat.json["chat_id"],
-                  "chat_answer": chat.json["message_id"]})
+                  "chat_answer": chat.json["message_id"], "webhook": webhook.json["id"],
+                  "user": tenant_a.owner_id})
 
 
 def snapshot(api, tenant, world: World) -> dict[str, Any]:
@@ -178,11 +228,15 @@ def snapshot(api, tenant, world: World) -> dict[str, Any]:
         "chat": ok(api.get(f"/v1/chat/{world.ids['chat']}", token=tenant.token)),
         "messages": ok(api.get(f"/v1/chat/{world.ids['chat']}/messages", token=tenant.token, query={"limit": 100})),
         "chats": ok(api.get("/v1/chat", token=tenant.token, query={"limit": 100})),
+        "webhooks": ok(api.get("/v1/webhooks", token=tenant.token, query={"limit": 100})),
+        "webhook": ok(api.get(f"/v1/webhooks/{world.ids['webhook']}", token=tenant.token)),
+        "users": ok(api.get("/v1/users", token=tenant.token, query={"limit": 100, "include_inactive": "true"})),
     }
 
 
 def _row_counts() -> dict[str, int]:
-    tables = ("tenant", "user_account", "api_token", "bot_profile", "source", "chat", "message")
+    tables = ("tenant", "user_account", "api_token", "bot_profile", "source", "chat", "message", "webhook",
+              "webhook_delivery")
     with get_engine().connect() as conn:
         return {t: conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one() for t in tables}
 
@@ -237,6 +291,10 @@ def test_tenant_b_call_on_tenant_a_data_reveals_and_changes_nothing(api, tenant_
         _check_own_create(api, tenant_a, tenant_b, route_key, check)
     elif isinstance(check, SelfView):
         _check_self(api, tenant_a, tenant_b, route_key)
+    elif isinstance(check, Aggregate):
+        _check_aggregate(api, tenant_a, tenant_b, world, route_key, check)
+    elif isinstance(check, Export):
+        _check_export(api, tenant_a, tenant_b, world, route_key, check)
     else:  # pragma: no cover - a new kind of case without a check
         raise AssertionError(f"unknown case {check!r}")
 
@@ -246,6 +304,7 @@ def test_tenant_b_call_on_tenant_a_data_reveals_and_changes_nothing(api, tenant_
     if not isinstance(check, OwnCreate):
         assert _row_counts() == counts_before
     assert [m.body for m in get_embedded_queue().receive(100) if tenant_a.id in m.body] == []
+    assert [m.body for m in EmbeddedQueue("webhooks").receive(100) if tenant_a.id in m.body] == []
 
 
 def _check_foreign_id(api, tenant_b, world: World, route_key: str, check: ForeignId) -> None:
@@ -302,6 +361,53 @@ def _check_self(api, tenant_a, tenant_b, route_key: str) -> None:
     assert response.status == 200, response.body
     assert response.json["tenant"]["id"] == tenant_b.id
     assert tenant_a.id not in response.body.decode() and tenant_a.owner_email not in response.body.decode()
+
+
+def _numbers(value: Any, key: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [n for k, v in value.items() for n in _numbers(v, k)]
+    if isinstance(value, list):
+        return [n for v in value for n in _numbers(v, key)]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [(key, value)]
+    return []
+
+
+def _check_aggregate(api, tenant_a, tenant_b, world: World, route_key: str, check: Aggregate) -> None:
+    from datetime import datetime, timezone
+
+    from minirag.db.engine import get_session_factory
+    from minirag.db.models import UsageEvent, UsageKind
+    from minirag.db.scope import TenantScope
+
+    # A priced usage event of A's bot today (usage_event is not in the row counts: it is A's own data)
+    with get_session_factory()() as session:
+        scope = TenantScope(session, uuid.UUID(tenant_a.id))
+        with scope.write():
+            scope.add(UsageEvent(id=uuid.uuid4(), kind=UsageKind.chat, model="gpt-4o-mini",
+                                 bot_profile_id=uuid.UUID(world.ids["bot"]), prompt_tokens=1234,
+                                 completion_tokens=56, total_tokens=1290, created_at=datetime.now(timezone.utc)))
+    method, path = _path(route_key, "")
+    seen_by_a = api.request(method, path, token=tenant_a.token, query=check.query)
+    seen_by_b = api.request(method, path, token=tenant_b.token, query=check.query)
+    assert seen_by_a.status == 200 and seen_by_b.status == 200, (seen_by_a.body, seen_by_b.body)
+    assert seen_by_a.body != seen_by_b.body  # A's data shows for A, so the check below is not vacuous
+    body = seen_by_b.body.decode()
+    for a_id in (*world.ids.values(), tenant_a.id):
+        assert a_id not in body
+    assert "gpt-4o-mini" not in body
+    assert [(k, v) for k, v in _numbers(seen_by_b.json) if v and not k.endswith("_per_1m") and k != "days"] == []
+
+
+def _check_export(api, tenant_a, tenant_b, world: World, route_key: str, check: Export) -> None:
+    method, path = _path(route_key, "")
+    for fmt in ("json", "csv"):
+        seen_by_a = api.request(method, path, token=tenant_a.token, query={"format": fmt}).body.decode()
+        response = api.request(method, path, token=tenant_b.token, query={"format": fmt})
+        assert response.status == 200, response.body
+        for target in check.targets:
+            assert world.ids[target] in seen_by_a  # not vacuous
+            assert world.ids[target] not in response.body.decode(), f"B's {fmt} export shows A's {target}"
 
 
 # -- references inside bodies that the generic table cannot express ------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.runner_process import start_local_runner, stop, wait_until
+from tests.runner_process import add_text_source, bootstrap_tenant, start_local_runner, stop, wait_until
 
 
 def test_ctrl_c_after_an_ingest_stops_quietly_within_seconds(tmp_path: Path) -> None:
@@ -17,15 +17,10 @@ def test_ctrl_c_after_an_ingest_stops_quietly_within_seconds(tmp_path: Path) -> 
     runner, api = start_local_runner(tmp_path)
     try:
         # And a source ingested through it, so the embedded Qdrant store is open
-        token = httpx.post(f"{api}/v1/tenants", json={
-            "tenant_name": "Acme", "tenant_slug": "acme", "owner_email": "o@acme.example",
-            "owner_password": "correct horse battery"}, timeout=10).json()["raw_token"]
-        auth = {"authorization": f"Bearer {token}"}
-        bot = httpx.post(f"{api}/v1/bot-profiles", json={"name": "S"}, headers=auth, timeout=10).json()
-        source = httpx.post(f"{api}/v1/sources", headers=auth, timeout=10, json={
-            "bot_profile_id": bot["id"], "name": "H", "source_type": "text", "content": "Refunds take 14 days."}).json()
-        httpx.post(f"{api}/v1/sources/{source['id']}/ingest", headers=auth, timeout=10)
-        assert wait_until(lambda: httpx.get(f"{api}/v1/sources/{source['id']}", headers=auth,
+        auth = bootstrap_tenant(api)
+        source_id = add_text_source(api, auth)
+        httpx.post(f"{api}/v1/sources/{source_id}/ingest", headers=auth, timeout=10)
+        assert wait_until(lambda: httpx.get(f"{api}/v1/sources/{source_id}", headers=auth,
                                              timeout=5).json()["status"] == "ready", 60)
 
         # When the user presses Ctrl-C
@@ -42,22 +37,12 @@ def test_ctrl_c_after_an_ingest_stops_quietly_within_seconds(tmp_path: Path) -> 
     assert stopped_after < 6, f"took {stopped_after:.1f} s to stop"
 
 
-def _tenant_with_source(api: str, content: str) -> tuple[dict[str, str], str]:
-    token = httpx.post(f"{api}/v1/tenants", json={
-        "tenant_name": "Acme", "tenant_slug": "acme", "owner_email": "o@acme.example",
-        "owner_password": "correct horse battery"}, timeout=10).json()["raw_token"]
-    auth = {"authorization": f"Bearer {token}"}
-    bot = httpx.post(f"{api}/v1/bot-profiles", json={"name": "S"}, headers=auth, timeout=10).json()
-    source = httpx.post(f"{api}/v1/sources", headers=auth, timeout=10, json={
-        "bot_profile_id": bot["id"], "name": "H", "source_type": "text", "content": content}).json()
-    return auth, source["id"]
-
-
 def test_accepted_ingest_survives_kill_9_and_finishes_after_restart(tmp_path: Path) -> None:
     # Given a runner whose worker is not draining yet, and an ingest it accepted (202, queued)
     runner, api = start_local_runner(tmp_path, "--no-worker")
     try:
-        auth, source_id = _tenant_with_source(api, "# Refunds\n\nRefunds take 14 days.")
+        auth = bootstrap_tenant(api)
+        source_id = add_text_source(api, auth, "# Refunds\n\nRefunds take 14 days.")
         assert httpx.post(f"{api}/v1/sources/{source_id}/ingest", headers=auth, timeout=10).status_code == 202
 
         # When the process is killed without any chance to clean up

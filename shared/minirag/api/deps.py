@@ -15,8 +15,9 @@ from minirag.db.engine import Session, get_session_factory
 from minirag.db.models import ApiToken
 from minirag.db.scope import TenantScope
 from minirag.db.system import SystemRepository
-from minirag.errors import Unauthenticated
+from minirag.errors import Forbidden, NotFound, Unauthenticated, field_details
 from minirag.observability import logger
+from minirag.security import permissions
 from minirag.security.api_tokens import hash_token, looks_like_api_token
 from minirag.security.jwt import decode_access_token
 from minirag.services.quotas import admit_request
@@ -29,6 +30,16 @@ class Principal:
     user_id: uuid.UUID
     role: str
     api_token_id: uuid.UUID | None = None
+    # What the caller may do (role ∩ token scopes; minirag.security.permissions), the token's scopes
+    # (None: the whole role) and the one bot a publishable key is bound to.
+    permissions: frozenset[str] = frozenset()
+    scopes: tuple[str, ...] | None = None
+    bot_profile_id: uuid.UUID | None = None
+
+    def require_bot(self, bot_profile_id: uuid.UUID) -> None:
+        """A key bound to one bot sees no other: the same 404 as a missing bot."""
+        if self.bot_profile_id is not None and bot_profile_id != self.bot_profile_id:
+            raise NotFound("bot profile", field="bot_profile_id")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -79,8 +90,13 @@ def get_principal(request: Request, response: Response, session: SessionDep) -> 
         if found is None:
             raise Unauthenticated()
         api_token, user = found
+        _check_origin(request, api_token.allowed_origins)
         touch = api_token if system.touch_due(api_token, now) else None
-        principal = Principal(api_token.tenant_id, user.id, user.role.value, api_token.id)
+        scopes = tuple(api_token.scopes) if api_token.scopes is not None else None
+        principal = Principal(api_token.tenant_id, user.id, user.role.value, api_token.id,
+                              permissions=permissions.effective_permissions(
+                                  user.role.value, scopes, bound_to_bot=api_token.bot_profile_id is not None),
+                              scopes=scopes, bot_profile_id=api_token.bot_profile_id)
     else:
         claims = decode_access_token(token, secret=get_settings().require_jwt_secret())
         if claims is None:
@@ -89,8 +105,10 @@ def get_principal(request: Request, response: Response, session: SessionDep) -> 
             user = system.find_active_user(claims.tenant_id, claims.user_id)
         if user is None:
             raise Unauthenticated()
-        principal = Principal(user.tenant_id, user.id, user.role.value)
+        principal = Principal(user.tenant_id, user.id, user.role.value,
+                              permissions=permissions.role_permissions(user.role.value))
     logger.append_keys(tenant_id=str(principal.tenant_id))
+    authorize(request, principal)
     credential = f"k{principal.api_token_id}" if principal.api_token_id else f"u{principal.user_id}"
     with system.write():
         if touch is not None:
@@ -100,6 +118,38 @@ def get_principal(request: Request, response: Response, session: SessionDep) -> 
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def authorize(request: Request, principal: Principal) -> None:
+    """The one permission check: the matched route's entry in `permissions.ROUTE_PERMISSIONS`,
+    before any lookup (so a 403 reveals nothing about ids). A route without an entry is refused."""
+    route = request.scope.get("route")
+    needed = permissions.required_permission(request.method, getattr(route, "path_format", ""))
+    if needed == permissions.PUBLIC:
+        return
+    if needed is None:
+        raise Forbidden("this route declares no permission, so no one may call it", details=field_details(
+            "permission", "undeclared route"))
+    if needed in principal.permissions:
+        return
+    holders = " or ".join(permissions.roles_with(needed)) or "no role"
+    if needed not in permissions.role_permissions(principal.role):
+        message = f"your role ({principal.role}) does not allow {needed}"
+    elif principal.bot_profile_id is not None:
+        message = f"a key bound to one bot may only chat and retrieve with it, not {needed}"
+    else:
+        message = f"this token's scopes ({', '.join(principal.scopes or ())}) do not allow {needed}"
+    raise Forbidden(message, details=field_details("permission", f"requires {needed} ({holders})"))
+
+
+def _check_origin(request: Request, allowed: list[str] | None) -> None:
+    """A key with allowed_origins refuses a browser request from any other page. A request without
+    an Origin header is not a cross-site browser call (browsers send Origin on those) and passes:
+    the guard keeps other web pages from using a published key, it cannot stop curl."""
+    origin = request.headers.get("origin")
+    if allowed and origin is not None and origin.strip().lower().rstrip("/") not in allowed:
+        raise Forbidden("this key may not be used from this origin", code="origin_not_allowed",
+                        details=field_details("origin", "not in the key's allowed_origins"))
 
 
 def get_scope(session: SessionDep, principal: PrincipalDep) -> TenantScope:

@@ -102,6 +102,7 @@ class User(TenantOwned, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"), default=UserRole.member)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class ApiToken(TenantOwned, Base):
@@ -109,6 +110,7 @@ class ApiToken(TenantOwned, Base):
     __table_args__ = (
         _same_tenant_fk("user_id", "user_account"),
         Index(None, "tenant_id", "created_at", "id"),
+        _same_tenant_fk("bot_profile_id", "bot_profile"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -118,6 +120,11 @@ class ApiToken(TenantOwned, Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What the token may do (minirag.security.permissions): None is all its user's role allows; a key
+    # bound to one bot (a publishable chat key) only chats and retrieves with it, from allowed_origins.
+    scopes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    bot_profile_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    allowed_origins: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class BotProfile(TenantOwned, Base):
@@ -266,6 +273,7 @@ class Message(TenantOwned, Base):
         UniqueConstraint("tenant_id", "id"),
         _same_tenant_fk("chat_id", "chat"),
         Index(None, "tenant_id", "chat_id", "created_at", "id"),
+        Index(None, "tenant_id", "created_at", "role", "feedback"),  # /v1/stats/feedback, the chat export
     )
 
     chat_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -285,7 +293,11 @@ class Message(TenantOwned, Base):
 
 class UsageEvent(TenantOwned, Base):
     __tablename__ = "usage_event"
-    __table_args__ = (Index(None, "tenant_id", "created_at"), Index(None, "tenant_id", "chat_id"))
+    # /v1/stats/*: a covering index (the range on created_at, then every column the GROUP BYs and
+    # sums read), so the aggregates are index-only scans of one tenant's range (bench/stats_query.py).
+    __table_args__ = (Index("ix_usage_event_stats", "tenant_id", "created_at", "model", "bot_profile_id",
+                            "prompt_tokens", "completion_tokens", "total_tokens"),
+                      Index(None, "tenant_id", "chat_id"))
 
     kind: Mapped[UsageKind] = mapped_column(_enum(UsageKind, "usage_kind"))
     model: Mapped[str] = mapped_column(String(200))
@@ -343,3 +355,42 @@ class QueueMessage(Base):
     receipt: Mapped[str | None] = mapped_column(String(36), nullable=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     visible_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- Webhooks ------------------------------------------------------------------------------------
+
+
+class Webhook(TenantOwned, Base):
+    """A tenant's subscription: events POSTed to `url`, signed with a secret stored Fernet-encrypted
+    (shown once, at creation or rotation)."""
+
+    __tablename__ = "webhook"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        Index(None, "tenant_id", "created_at", "id"),
+    )
+
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WebhookDelivery(TenantOwned, Base):
+    """One delivery attempt of one event to one webhook: the delivery log."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        _same_tenant_fk("webhook_id", "webhook"),
+        Index(None, "tenant_id", "webhook_id", "created_at", "id"),
+    )
+
+    webhook_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from minirag.db.base import utcnow
 from minirag.db.counters import Counters
-from minirag.db.models import ApiToken, BotProfile, SignupInvite, Tenant, User
+from minirag.db.models import ApiToken, BotProfile, SignupInvite, Tenant, User, Webhook
 from minirag.db.scope import SYSTEM_QUERY, TenantScope, unit_of_work
 
 _SYSTEM = {SYSTEM_QUERY: True}
@@ -142,3 +142,9 @@ def bot_profiles_with_provider_key(session: Session) -> list[BotProfile]:
 def all_tenant_ids(session: Session) -> list[uuid.UUID]:
     """Every tenant's id: for platform maintenance that then works tenant by tenant."""
     return list(session.scalars(select(Tenant.id).order_by(Tenant.id)))
+
+
+def webhooks_with_secret(session: Session) -> list[Webhook]:
+    """Every webhook across all tenants: only `minirag rotate-keys` reads secrets this way (to
+    re-encrypt them). The caller changes and commits them."""
+    return list(session.execute(select(Webhook).order_by(Webhook.id), execution_options=_SYSTEM).scalars())

@@ -36,6 +36,7 @@ __all__ = [
     "FetchedResource",
     "classify_address",
     "fetch_url",
+    "post_pinned",
     "vet_url",
 ]
 
@@ -358,3 +359,35 @@ def vet_url(url: str, *, allow_private: bool = False) -> None:
     does not exist or points to a non-public address), for a check at source creation. Passing is
     no promise: the fetch vets every hop again, since DNS can change in between."""
     _vet(_parse_target(url), allow_private)
+
+
+def post_pinned(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
+                allow_private: bool = False, ssl_context: ssl.SSLContext | None = None) -> int:
+    """POST `body` to `url` through the same guard as `fetch_url` (vetted now, connected to the
+    vetted address, so DNS cannot change in between) and return the status code. Redirects are not
+    followed (the caller sees the 3xx). Refusals raise `PermanentIngestError`; timeouts and
+    connection failures `UpstreamUnavailable`. The response body is not read."""
+    target = _parse_target(url)
+    addresses = _vet(target, allow_private)
+    deadline = time.monotonic() + timeout
+    sent = {"Host": target.url.netloc.decode("ascii"), **headers}
+    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" and not target.is_ip else {}
+    last_error: Exception | None = None
+    for address in addresses[:_MAX_CONNECT_ATTEMPTS]:
+        pinned = target.url if target.is_ip else target.url.copy_with(host=address)
+        try:
+            with httpx.Client(trust_env=False, follow_redirects=False, verify=ssl_context or _default_ssl_context(),
+                              timeout=httpx.Timeout(_remaining(deadline, target.host))) as client:
+                request = client.build_request("POST", pinned, headers=sent, content=body, extensions=extensions)
+                response = client.send(request, stream=True)
+                response.close()
+                return response.status_code
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if _is_cert_error(exc):
+                raise PermanentIngestError(f"the TLS certificate of '{target.host}' could not be verified") from exc
+            last_error = exc
+        except httpx.TimeoutException as exc:
+            raise UpstreamUnavailable(f"timed out posting to '{target.host}'") from exc
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable(f"the connection to '{target.host}' failed") from exc
+    raise UpstreamUnavailable(f"could not connect to '{target.host}'") from last_error

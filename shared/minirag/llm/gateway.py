@@ -26,15 +26,15 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
 from minirag.errors import AppError, ProviderRejected, RateLimited, UpstreamUnavailable
 from minirag.llm.model_policy import HOSTED_PROVIDERS, PLATFORM_CREDENTIAL_PROVIDERS, ModelNotAllowed, ModelPolicy
-from minirag.llm.tokens import count_tokens
+from minirag.llm.results import Completion, Retryable
+from minirag.llm.streaming import CompletionStream
 from minirag.settings import get_settings
 from minirag.storable import storable_text
 
@@ -59,25 +59,6 @@ def _load_litellm(models_dir: str | None) -> ModuleType:
             litellm.suppress_debug_info = True  # no "Give Feedback" banners on stdout
             _litellm = litellm
         return _litellm
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    cost: float | None
-    finish_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class _Retryable:
-    """Internal marker: the wrapped AppError may succeed on another attempt."""
-
-    error: AppError
-    retry_after: float | None
 
 
 def _redact(text: str, api_key: str | None) -> str:
@@ -152,7 +133,7 @@ class LLMGateway:
             delay = max(delay, retry_after)
         return delay
 
-    def _translate(self, exc: Exception, *, model: str, api_key: str | None) -> AppError | _Retryable | None:
+    def _translate(self, exc: Exception, *, model: str, api_key: str | None) -> AppError | Retryable | None:
         """Map a LiteLLM/provider exception to a client-safe AppError (or None: not ours)."""
         import openai
 
@@ -170,7 +151,7 @@ class LLMGateway:
                 code="offline_model_unavailable",
             )
         if isinstance(exc, openai.RateLimitError):
-            return _Retryable(
+            return Retryable(
                 RateLimited(
                     f"The model provider is rate limiting requests for model '{model}'; retry later."
                 ),
@@ -202,7 +183,7 @@ class LLMGateway:
                 code="provider_rejected_request",
             )
         if isinstance(exc, openai.APITimeoutError):
-            return _Retryable(
+            return Retryable(
                 UpstreamUnavailable(f"The model provider timed out for model '{model}'; retry later."), None
             )
         if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500:
@@ -211,7 +192,7 @@ class LLMGateway:
                 code="provider_rejected_request",
             )
         if isinstance(exc, openai.OpenAIError):  # connection errors, 5xx, unclassified API errors
-            return _Retryable(
+            return Retryable(
                 UpstreamUnavailable(f"The model provider is unavailable for model '{model}'; retry later."),
                 _retry_after(exc),
             )
@@ -259,7 +240,7 @@ class LLMGateway:
                 outcome = self._translate(exc, model=model, api_key=key)
                 if outcome is None:
                     raise
-                if not isinstance(outcome, _Retryable):
+                if not isinstance(outcome, Retryable):
                     raise outcome from None
                 if attempt == self.max_attempts:
                     raise outcome.error from None
@@ -400,101 +381,6 @@ class LLMGateway:
             **kwargs,
         )
         return CompletionStream(self, chunks, model=model, messages=messages, api_key=api_key)
-
-
-class CompletionStream:
-    """Iterate for text deltas; after exhaustion ``result`` holds the usage and cost.
-
-    Usage comes from the provider's final chunk (``include_usage``) when it sends one, else it
-    is counted with LiteLLM's tokenizer for the model (or a word/punctuation count).
-    Errors mid-stream are mapped like any other call but not retried: text was already sent.
-    """
-
-    def __init__(
-        self,
-        gateway: LLMGateway,
-        chunks: Any,
-        *,
-        model: str,
-        messages: list[dict],
-        api_key: str | None,
-    ) -> None:
-        self._gateway = gateway
-        self._chunks = chunks
-        self._model = model
-        self._messages = messages
-        self._api_key = api_key
-        self._parts: list[str] = []
-        self._usage: Any = None
-        self._finish_reason: str | None = None
-        self._result: Completion | None = None
-        self._deltas: Iterator[str] | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        """The same underlying iterator each time: a second loop continues where one stopped."""
-        if self._deltas is None:
-            self._deltas = self._read()
-        return self._deltas
-
-    def _read(self) -> Iterator[str]:
-        try:
-            for chunk in self._chunks:
-                usage = getattr(chunk, "usage", None)
-                if usage is not None and getattr(usage, "total_tokens", None):
-                    self._usage = usage
-                for choice in getattr(chunk, "choices", None) or []:
-                    if getattr(choice, "finish_reason", None):
-                        self._finish_reason = choice.finish_reason
-                    delta = getattr(getattr(choice, "delta", None), "content", None)
-                    if delta:
-                        delta = storable_text(delta)  # what is sent is what is kept
-                        self._parts.append(delta)
-                        yield delta
-        except AppError:
-            raise
-        except Exception as exc:
-            outcome = self._gateway._translate(exc, model=self._model, api_key=self._api_key)
-            if outcome is None:
-                raise
-            raise (outcome.error if isinstance(outcome, _Retryable) else outcome) from None
-        self._result = self._finish()
-
-    def _finish(self) -> Completion:
-        text = "".join(self._parts)
-        if self._usage is not None:
-            prompt_tokens = int(self._usage.prompt_tokens or 0)
-            completion_tokens = int(self._usage.completion_tokens or 0)
-        else:
-            prompt_tokens, completion_tokens = self._count(text)
-        return Completion(
-            text=text,
-            model=self._model,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            total_tokens=prompt_tokens + completion_tokens,
-            cost=self._gateway.cost(self._model, prompt_tokens, completion_tokens),
-            finish_reason=self._finish_reason,
-        )
-
-    def _count(self, text: str) -> tuple[int, int]:
-        if self._gateway._priced(self._model):
-            try:
-                litellm = self._gateway._litellm()
-                return (
-                    int(litellm.token_counter(model=self._model, messages=self._messages)),
-                    int(litellm.token_counter(model=self._model, text=text)),
-                )
-            except Exception:
-                pass
-        prompt = " ".join(str(m.get("content") or "") for m in self._messages)
-        return count_tokens(prompt), count_tokens(text)
-
-    @property
-    def result(self) -> Completion:
-        if self._result is None:
-            raise RuntimeError("the stream has not been read to the end yet")
-        return self._result
-
 
 
 @lru_cache(maxsize=1)

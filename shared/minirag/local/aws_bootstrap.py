@@ -71,6 +71,22 @@ def ensure_queues(sqs: Any, settings: Settings) -> tuple[str, str, str]:
     return queue_url, dlq_url, dlq_arn
 
 
+def ensure_webhook_queues(sqs: Any, settings: Settings) -> str:
+    """The webhook queue and its dead-letter queue (template.yaml: WebhookQueue, WebhookDLQ); its URL."""
+    _, dlq_arn = _queue(sqs, settings.webhook_dlq_name, {
+        "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS),
+        "SqsManagedSseEnabled": "true",
+    })
+    url, _ = _queue(sqs, settings.webhook_queue_name, {
+        "VisibilityTimeout": "360",
+        "MessageRetentionPeriod": str(INGEST_RETENTION_SECONDS),
+        "SqsManagedSseEnabled": "true",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                     "maxReceiveCount": settings.webhook_max_receive_count}),
+    })
+    return url
+
+
 def ensure_bucket(s3: Any, bucket: str, allowed_origins: list[str]) -> None:
     """The upload bucket: private, SSE-S3, CORS for browser PUTs, abandoned multipart uploads dropped."""
     from botocore.exceptions import ClientError
@@ -124,6 +140,7 @@ def bootstrap(settings: Settings | None = None, *, migrate: bool = True, allowed
     settings = settings or get_settings()
     sqs, s3 = _clients()
     queue_url, dlq_url, dlq_arn = ensure_queues(sqs, settings)
+    ensure_webhook_queues(sqs, settings)
     ensure_bucket(s3, settings.upload_bucket, allowed_origins or ["*"])
     secret_arn = ensure_app_secret(app_secret_name, settings) if app_secret_name else None
     if migrate:

@@ -214,9 +214,12 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
 # above. A function marked `Metadata: {ResponseStreaming: true}` in template.yaml is deployable
 # behind a Function URL with InvokeMode RESPONSE_STREAM and Lambda Web Adapter, which serves the
 # function's ASGI app as plain HTTP and passes each chunk on as it is written. The runner does the
-# same for such a function's `"stream": true` requests; every other request keeps the buffered path.
+# same for such a function's `"stream": true` requests and its GET `.../export` downloads (chat
+# export); every other request keeps the buffered path. The scope says so to the function
+# (`minirag.response_streaming`), which then streams instead of enforcing EXPORT_MAX_BYTES.
 
 STREAMING_FLAG = "ResponseStreaming"
+STREAMING_SCOPE_KEY = "minirag.response_streaming"  # the same literal as minirag.api.routers.chat's
 
 
 def streaming_functions(template: Template) -> frozenset[str]:
@@ -251,8 +254,9 @@ class ResponseStreamingPassthrough:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        export = scope["type"] == "http" and scope["method"] == "GET" and scope["path"].endswith("/export")
         matched = self.template.match(scope["method"], scope["path"]) if (
-            scope["type"] == "http" and scope["method"] == "POST") else None
+            scope["type"] == "http" and (scope["method"] == "POST" or export)) else None
         if matched is None or matched[0].function.logical_id not in self.functions:
             await self.app(scope, receive, send)
             return
@@ -275,13 +279,14 @@ class ResponseStreamingPassthrough:
 
         route, path_parameters = matched
         function_app = self.apps.get(route.function.logical_id)
-        if function_app is None or not _asks_for_stream(body):
+        if function_app is None or not (export or _asks_for_stream(body)):
             await self.app(scope, replay, send)
             return
         client = scope.get("client")
         event, context = route_event(
-            route, path_parameters, "POST", scope["path"],
+            route, path_parameters, scope["method"], scope["path"],
             query=parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
             headers=headers, body=body, source_ip=client[0] if client else "127.0.0.1",
         )
-        await function_app({**scope, "root_path": "", "aws.event": event, "aws.context": context}, replay, send)
+        await function_app({**scope, "root_path": "", "aws.event": event, "aws.context": context,
+                            STREAMING_SCOPE_KEY: True}, replay, send)

@@ -45,6 +45,7 @@ from minirag.services.prompting import (
 from minirag.services.provider_keys import chat_api_key, on_platform_keys
 from minirag.services.quotas import count_spent, tenant_quota
 from minirag.services.retrieval import BotSnapshot, RetrievalService, RetrievedChunk
+from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import Settings
 
 SNIPPET_CHARS = 300
@@ -136,11 +137,12 @@ def citation_dict(number: int, chunk: RetrievedChunk) -> dict[str, Any]:
 
 class ChatService:
     def __init__(self, scope: TenantScope, settings: Settings, *, gateway: ModelGateway,
-                 retrieval: RetrievalService) -> None:
+                 retrieval: RetrievalService, events: WebhookEvents | None = None) -> None:
         self._scope = scope
         self._settings = settings
         self._gateway = gateway
         self._retrieval = retrieval
+        self._events = events  # webhooks: chat.message, after the turn's commit
 
     # -- reads -----------------------------------------------------------------------------------
     def get_chat(self, chat_id: uuid.UUID) -> Chat:
@@ -319,4 +321,6 @@ class ChatService:
                 ))
             count_spent(self._scope, "model_tokens_per_day", turn.usage.total_tokens)
         metrics.add_metric(name="ChatTurns", unit="Count", value=1)
+        if self._events is not None:
+            self._events.chat_message(self._scope, chat_id=turn.chat_id, message_id=assistant.id, bot_profile_id=bot.id)
         return ChatTurn(turn.chat_id, user, assistant, citations, turn.usage, turn.query)

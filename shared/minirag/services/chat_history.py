@@ -1,15 +1,25 @@
 """The tenant's chats as an operator reviews them: the chat list (newest first, by bot and creation
-time) and the users' feedback on answers. No model or vector store: plain reads and one small write."""
+time), the users' feedback on answers, and the export of messages. No model or vector store: plain
+reads and one small write."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import enum
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 from minirag.db import chat_rows
+from minirag.db.chat_rows import EXPORT_FIELDS
 from minirag.db.models import Chat, Message, MessageFeedback, MessageRole
 from minirag.db.scope import PageResult, TenantScope
 from minirag.errors import InvalidInput, NotFound
-from minirag.services.commands import ListChats, RateMessage
+from minirag.services.commands import ExportChats, ListChats, RateMessage
+
+__all__ = ["EXPORT_FIELDS", "EXPORT_PAGE_SIZE", "ChatHistoryService"]
+
+EXPORT_PAGE_SIZE = 500  # messages per keyset page of an export: one page is what a streamed export holds
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -45,3 +55,50 @@ class ChatHistoryService:
             message.feedback = MessageFeedback(command.feedback) if command.feedback is not None else None
             message.feedback_comment = command.comment if command.feedback is not None else None
         return message
+
+    # -- export ------------------------------------------------------------------------------------
+    def export_rows(self, query: ExportChats, *, page_size: int = EXPORT_PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Every message the query selects, oldest first, as plain JSON-ready dicts. A generator
+        over keyset pages of `page_size`: a page is read (in its own short read transaction, none
+        held while the client reads) only when the previous one is consumed, so a streamed export
+        of any size holds one page in memory. Call `check_export` first: errors must come before
+        the response starts."""
+        start, end = _export_range(query)
+        after: tuple[datetime, uuid.UUID] | None = None
+        while True:
+            with self._scope.read():
+                rows = chat_rows.export_page(self._scope, after=after, limit=page_size, start=start, end=end,
+                                             bot_profile_id=query.bot_profile_id, chat_id=query.chat_id)
+            for row in rows:
+                yield {k: _plain(v) for k, v in row.items()}
+            if len(rows) < page_size:
+                return
+            after = (rows[-1]["created_at"], rows[-1]["message_id"])
+
+    def check_export(self, query: ExportChats) -> None:
+        """422 for a range that makes no sense; 404 for a chat that is missing or another tenant's."""
+        _export_range(query)
+        if query.chat_id is not None:
+            with self._scope.read():
+                self._scope.get(Chat, query.chat_id)
+
+
+def _export_range(query: ExportChats) -> tuple[datetime | None, datetime | None]:
+    """[start, end) of the UTC days `start`..`end` (inclusive)."""
+    if query.start is not None and query.end is not None and query.start > query.end:
+        raise InvalidInput("to", "must not be earlier than from")
+    return _midnight(query.start), _midnight(query.end + timedelta(days=1) if query.end else None)
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc) if day is not None else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 
@@ -49,6 +49,19 @@ class Login:
 class CreateApiToken:
     name: str
     expires_in_days: int | None
+    scopes: tuple[str, ...] | None = None  # None: what the creating credential has
+    bot_profile_id: uuid.UUID | None = None  # a publishable key, bound to one bot
+    allowed_origins: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who acts (for rules that depend on it: a token may not grant more than its creator has)."""
+
+    user_id: uuid.UUID
+    role: str
+    permissions: frozenset[str]
+    scopes: tuple[str, ...] | None = None
 
 
 # -- bot profiles -----------------------------------------------------------------------------
@@ -197,3 +210,41 @@ class RateMessage:
     message_id: uuid.UUID
     feedback: Literal["positive", "negative"] | None
     comment: str | None = None
+
+
+# -- stats and export -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatsWindow:
+    """Which UTC days to aggregate: `from`/`to` (inclusive dates) or the last `days` ending today;
+    neither: the last 30 days. A bot id narrows it to that bot (a foreign one matches nothing)."""
+
+    start: date | None = None
+    end: date | None = None
+    days: int | None = None
+    bot_profile_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class ExportChats:
+    """Messages to export: created on the UTC days `start`..`end` (inclusive), of one bot, or of one chat."""
+
+    start: date | None = None
+    end: date | None = None
+    bot_profile_id: uuid.UUID | None = None
+    chat_id: uuid.UUID | None = None
+# -- users (team members) -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateUser:
+    email: str
+    password: str
+    display_name: str | None = None
+    role: str = "member"
+
+
+@dataclass(frozen=True)
+class UpdateUser(_Changes):
+    display_name: str | None | Unset = UNSET
+    role: str | Unset = UNSET
+    is_active: bool | Unset = UNSET

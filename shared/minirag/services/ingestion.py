@@ -57,6 +57,7 @@ from minirag.services.ingest_slices import (
     plan_slices,
     slice_size,
 )
+from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import Settings
 from minirag.storage.uploads import UploadStorage
 from minirag.vectorstore.indexes import VectorIndexes
@@ -66,7 +67,8 @@ __all__ = ["IngestionService", "citation_title", "document_id", "plan_slices", "
 
 class IngestionService:
     def __init__(self, scope: TenantScope, settings: Settings, *, gateway: ModelGateway, storage: UploadStorage,
-                 publisher: IngestPublisher, indexes: VectorIndexes, fetcher: Any = None) -> None:
+                 publisher: IngestPublisher, indexes: VectorIndexes, fetcher: Any = None,
+                 events: WebhookEvents | None = None) -> None:
         self._scope = scope
         self._settings = settings
         self._gateway = gateway
@@ -74,6 +76,7 @@ class IngestionService:
         self._publisher = publisher
         self._indexes = indexes
         self._fetcher = fetcher
+        self._events = events  # webhooks: source.ingested / source.failed, after the commit
         self._slices = SlicePipeline(scope, settings, gateway=gateway, indexes=indexes)
 
     # -- entry point -----------------------------------------------------------------------------
@@ -240,6 +243,8 @@ class IngestionService:
             self._slices.upsert(source, bot, version, rows, vectors)
 
         if self._slices.record_batch(source.id, bot, version, rows, len(texts)):
+            if self._events is not None:
+                self._events.source_finished(self._scope, source.id)
             self._retire_old_versions(source.id, bot, version)
 
     def _retire_old_versions(self, source_id: uuid.UUID, bot: BotProfile, version: int) -> None:
@@ -277,6 +282,8 @@ class IngestionService:
             source.finished_at = utcnow()
             source_rows.delete_version_rows(self._scope, source.id, version=message.version)
         metrics.add_metric(name="IngestSourcesFailed", unit="Count", value=1)
+        if self._events is not None:
+            self._events.source_finished(self._scope, source.id)
         with self._scope.read():
             bot = self._scope.find(BotProfile, source.bot_profile_id)
         if bot is not None:

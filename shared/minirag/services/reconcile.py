@@ -6,6 +6,7 @@ dead-letter redrive.
   work already recorded is kept), and failed with a reason the next time it is found stuck. On the
   embedded queue "no live message" is known exactly; on SQS it cannot be asked, so the deadline
   alone decides (set it above the longest legitimate backlog).
+  A source failed this way sends `source.failed` to the tenant's webhooks, like a failed ingest.
 - A deactivated source whose purge never completed gets its purge message again.
 - `redrive`: dead letters back to work. A plan/batch message of a failed version becomes one fresh
   `plan` of that version (its source back to `queued`), so the whole version is ingested again;
@@ -28,6 +29,7 @@ from minirag.db.sweep import Sweep
 from minirag.observability import logger, metrics
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
+from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import Settings
 
 IN_PROGRESS = (SourceStatus.queued, SourceStatus.processing)
@@ -51,8 +53,9 @@ class RedriveReport:
 
 class ReconcileService:
     def __init__(self, sweep: Sweep, settings: Settings, *, publisher: IngestPublisher,
-                 live_messages: LiveMessages | None = None) -> None:
+                 live_messages: LiveMessages | None = None, events: WebhookEvents | None = None) -> None:
         self._sweep = sweep
+        self._events = events  # a source the reconciler fails sends `source.failed`, as an ingest would
         self._settings = settings
         self._publisher = publisher
         self._live = live_messages
@@ -102,6 +105,8 @@ class ReconcileService:
                     source.finished_at = utcnow()
                     source_rows.delete_version_rows(scope, source.id, version=version)
                     action = "fail"
+            if action == "fail" and self._events is not None:
+                self._events.source_finished(scope, source_id)  # after the commit, as ingestion does
         if action == "requeue":
             self._publisher.publish([IngestMessage(tenant_id=tenant_id, source_id=source_id, version=version)])
             report.requeued.append(str(source_id))

@@ -72,3 +72,20 @@ def test_upgrade_to_head_keeps_messages_unrated_and_refuses_unknown_feedback(tmp
         with pytest.raises(sa.exc.IntegrityError):
             conn.exec_driver_sql("UPDATE message SET feedback = 'meh'")
     engine.dispose()
+
+
+def test_head_has_the_stats_indexes_the_models_declare(database_url):
+    # Given the test database, migrated to head on this backend
+    from minirag.db import models
+
+    engine = sa.create_engine(database_url)
+    inspector = sa.inspect(engine)
+
+    # Then usage_event and message carry the indexes the stats queries use, as the models name them
+    for table in (models.UsageEvent.__table__, models.Message.__table__):
+        migrated = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes(table.name)
+                    if not ix["name"].startswith("uq_")}  # PostgreSQL lists unique constraints too
+        declared = {ix.name: [c.name for c in ix.columns] for ix in table.indexes}
+        assert migrated == declared, table.name
+    assert "ix_usage_event_stats" in {ix["name"] for ix in inspector.get_indexes("usage_event")}
+    engine.dispose()

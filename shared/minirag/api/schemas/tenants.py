@@ -49,6 +49,9 @@ class UserPublic(PublicModel):
     email: str
     role: str
     created_at: datetime
+    display_name: str | None = None
+    is_active: bool = True
+    updated_at: datetime | None = None
 
 
 class TenantBootstrapPublic(PublicModel):
