@@ -127,6 +127,7 @@ CASES: dict[str, Case] = {
     "DELETE /v1/sources/{id}": Case(ForeignId("text_source")),
     "POST /v1/sources/{id}/upload-url": Case(ForeignId("upload_source")),
     "POST /v1/sources/{id}/ingest": Case(ForeignId("text_source")),
+    "GET /v1/sources/{id}/documents": Case(ForeignId("text_source")),
     # chat
     "POST /v1/chat": Case(ForeignRef(
         lambda ids: {"bot_profile_id": ids["bot_profile_id"], "message": "what does A know?"},

@@ -6,13 +6,16 @@ safety net), so callers never write the tenant filter. None commits: the caller'
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from typing import Any, Iterable
 
 from sqlalchemy import Integer, delete, func, literal_column, select
 
 from minirag.db.models import Chunk, Document, Source, SourceStatus
-from minirag.db.scope import TenantScope
+from minirag.db.scope import PageResult, TenantScope
+from minirag.errors import InvalidInput
 
 
 def lock_source(scope: TenantScope, source_id: uuid.UUID) -> Source | None:
@@ -113,8 +116,24 @@ def version_hashes(scope: TenantScope, source_id: uuid.UUID, version: int) -> li
     return list(scope.scalars(stmt))
 
 
-def document_page_criteria(scope: TenantScope, source_id: uuid.UUID, version: int | None) -> list[Any]:
-    """The visible version's documents of a source (none before its first ready version)."""
+def documents_page(scope: TenantScope, source_id: uuid.UUID, version: int | None, *, limit: int,
+                   cursor: str | None) -> PageResult[Document]:
+    """The visible version's documents in source order (position), keyset-paged by position: the
+    cursor is the last position seen (none before the first ready version)."""
     if version is None:
-        return [Document.id.is_(None)]
-    return _version_rows(scope, Document, source_id, version=version)
+        return PageResult([], None)
+    after = -1
+    if cursor:
+        try:
+            after = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().removeprefix("p:"))
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise InvalidInput("cursor", "malformed cursor; pass the X-Next-Cursor of a previous page") from None
+    stmt = (select(Document).where(*_version_rows(scope, Document, source_id, version=version),
+                                   Document.position > after)
+            .order_by(Document.position).limit(limit + 1))
+    rows = list(scope.scalars(stmt))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = base64.urlsafe_b64encode(f"p:{rows[-1].position}".encode()).decode().rstrip("=")
+    return PageResult(rows, next_cursor)

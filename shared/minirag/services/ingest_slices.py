@@ -245,6 +245,7 @@ class SlicePipeline:
         if finished:
             source.status = SourceStatus.ready
             source.ready_version = version
+            source.document_count = source.documents_done  # of the visible version
             source.finished_at = utcnow()
             source.last_error = None  # a retried attempt's note is history now
         return finished

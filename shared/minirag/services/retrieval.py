@@ -40,7 +40,7 @@ class RetrievedChunk:
     relevance: float | None
     rank: int
     filename: str | None = None  # the uploaded file's (or zip member's) name
-    metadata: dict[str, Any] = field(default_factory=dict)  # the document's own metadata (a JSON Lines line's `metadata`)
+    metadata: dict[str, Any] = field(default_factory=dict)  # the document's own (a JSON Lines line's `metadata`)
 
 
 class RetrievalBot(Protocol):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any, Sequence
 
-from minirag.db import quota_rows
+from minirag.db import quota_rows, source_rows
 from minirag.db.base import utcnow
-from minirag.db.models import BotProfile, Source, SourceStatus, SourceType
+from minirag.db.models import BotProfile, Document, Source, SourceStatus, SourceType
 from minirag.db.scope import PageResult, TenantScope
 from minirag.documents.formats import SUPPORTED_LIST, file_extension, upload_content_type
 from minirag.errors import (
@@ -26,7 +26,7 @@ from minirag.errors import (
 from minirag.observability import logger
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
-from minirag.services.commands import CreateSource, ListSources, UpdateSource
+from minirag.services.commands import CreateSource, ListPage, ListSources, UpdateSource
 from minirag.services.quotas import tenant_quota
 from minirag.settings import Settings
 from minirag.storage.uploads import PresignedUpload, UploadStorage, object_key
@@ -83,6 +83,13 @@ class SourceService:
     def get(self, source_id: uuid.UUID) -> Source:
         with self._scope.read():
             return self._get(source_id)
+
+    def documents(self, source_id: uuid.UUID, query: ListPage) -> PageResult[Document]:
+        """The documents of the version retrieval serves (title, external id, metadata, chunk count)."""
+        with self._scope.read():
+            source = self._get(source_id)
+            return source_rows.documents_page(self._scope, source.id, source.ready_version, limit=query.limit,
+                                              cursor=query.cursor)
 
     def _get(self, source_id: uuid.UUID) -> Source:
         return self._scope.get(Source, source_id, active_only=True)

@@ -3,20 +3,23 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from minirag.api.deps import PageDep, ScopeDep, SettingsDep
+from minirag.api.paging import PAGED_RESPONSES, paged_response
 from minirag.api.schemas.common import Page
 from minirag.api.schemas.sources import (
+    DocumentPublic,
     SourceCreate,
     SourceCreated,
     SourcePublic,
     SourceUpdate,
     UploadInstructions,
+    document_public,
     source_public,
 )
 from minirag.queue.publisher import get_publisher
-from minirag.services.commands import CreateSource, ListSources, UpdateSource
+from minirag.services.commands import CreateSource, ListPage, ListSources, UpdateSource
 from minirag.services.sources import SourceService
 from minirag.storage.uploads import get_storage
 
@@ -84,3 +87,11 @@ def create_upload_url(id: uuid.UUID, service: SourceServiceDep) -> UploadInstruc
 def ingest_source(id: uuid.UUID, service: SourceServiceDep) -> SourcePublic:
     """Queue (re-)ingestion; poll `GET /v1/sources/{id}` for status and progress."""
     return SourcePublic.model_validate(source_public(service.request_ingest(id)))
+
+
+@router.get("/{id}/documents", response_model=list[DocumentPublic], responses=PAGED_RESPONSES)
+def list_documents(id: uuid.UUID, request: Request, response: Response, service: SourceServiceDep,
+                   page: PageDep) -> list[DocumentPublic]:
+    """The documents retrieval serves for this source, in source order (empty before the first ready ingest)."""
+    result = service.documents(id, ListPage(limit=page.limit, cursor=page.cursor))
+    return paged_response(request, response, [document_public(d) for d in result.items], result.next_cursor)

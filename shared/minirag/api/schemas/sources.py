@@ -78,6 +78,29 @@ class SourceProgress(PublicModel):
     batches_total: int
 
 
+class SkippedInput(PublicModel):
+    line: int | None = Field(default=None, description="JSON Lines: the 1-based line number")
+    member: str | None = Field(default=None, description="zip: the member's path")
+    reason: str
+
+
+class DocumentPublic(PublicModel):
+    """One document of a source's served version (a JSON Lines line, a zip member, or the file itself)."""
+
+    id: uuid.UUID
+    position: int = Field(description="0-based, in source order")
+    title: str | None
+    external_id: str | None = Field(description="JSON Lines `id`; a zip member's path")
+    metadata: dict[str, Any] = Field(description="JSON Lines `metadata` (returned with retrieved chunks too)")
+    chunk_count: int
+    created_at: datetime
+
+
+def document_public(doc: Any) -> DocumentPublic:
+    return DocumentPublic(id=doc.id, position=doc.position, title=doc.title, external_id=doc.external_id,
+                          metadata=doc.metadata_ or {}, chunk_count=doc.chunk_count, created_at=doc.created_at)
+
+
 class SourcePublic(PublicModel):
     id: uuid.UUID
     bot_profile_id: uuid.UUID
@@ -99,6 +122,13 @@ class SourcePublic(PublicModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    # -- sources part (issue 11) --
+    parent_id: uuid.UUID | None = Field(default=None, description="a batch child's parent source")
+    children_count: int = Field(default=0, description="a batch parent's children")
+    document_count: int = Field(default=0, description="documents of the version retrieval serves")
+    skipped: list[SkippedInput] = Field(default_factory=list, description=(
+        "what the last ingest left out, and why: bad JSON Lines lines (`line`) or zip members (`member`); "
+        "the first 100"))
 
 
 class UploadInstructions(PublicModel):
@@ -144,5 +174,10 @@ def source_public(source: Any, **extra: Any) -> dict[str, Any]:
         "is_active": source.is_active,
         "created_at": source.created_at,
         "updated_at": source.updated_at,
+        # -- sources part (issue 11) --
+        "parent_id": source.parent_id,
+        "children_count": source.children_count or 0,
+        "document_count": source.document_count or 0,
+        "skipped": source.skipped or [],
         **extra,
     }

@@ -1,7 +1,7 @@
 """sources: batch parents and children, skipped input, document counts, scheduled refresh
 
-Revision ID: 0004_sources
-Revises: 0003_feedback
+Revision ID: 0005_sources
+Revises: 0004_roles
 Create Date: 2026-12-03 08:50:00.000000
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004_sources'
-down_revision = '0003_feedback'
+revision = '0005_sources'
+down_revision = '0004_roles'
 branch_labels = None
 depends_on = None
 
