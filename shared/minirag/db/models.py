@@ -208,6 +208,7 @@ class Source(TenantOwned, Base):
     # sha256 of the bytes the ready version was built from: a refresh that fetches the same bytes keeps it.
     content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)  # content/url edited since the last ingest
+    file_size: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a direct (multipart) upload's bytes
 
 
 class Document(TenantOwned, Base):

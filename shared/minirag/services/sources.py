@@ -26,7 +26,7 @@ from minirag.errors import (
 from minirag.observability import logger
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
-from minirag.services.commands import CreateSource, ListPage, ListSources, UpdateSource
+from minirag.services.commands import CreateSource, ListPage, ListSources, UpdateSource, UploadSource
 from minirag.services.quotas import tenant_quota
 from minirag.settings import Settings
 from minirag.storage.uploads import PresignedUpload, UploadStorage, object_key
@@ -79,6 +79,45 @@ class SourceService:
                 upload = self._storage.presign_put(source.object_key, source.content_type)
             self._scope.add(source)
         return source, upload
+
+    def upload(self, command: UploadSource) -> Source:
+        """A file sent in the request itself (multipart): stored under the source's object key, as a
+        presigned PUT would store it, so ingest reads both alike. Checked (bot, quota) before the file
+        is stored and again when the row is written; a file whose row is refused is removed."""
+        limit = self._settings.upload_direct_max_bytes
+        if len(command.data) > limit:
+            raise PayloadTooLarge(f"the file exceeds {limit} bytes, the direct upload limit; create an upload "
+                                  "source (POST /v1/sources) and PUT the file to its presigned URL instead",
+                                  details=field_details("file", f"larger than {limit} bytes"))
+        if not command.data:
+            raise InvalidInput("file", "the file is empty")
+        content_type = upload_content_type(command.filename)
+        if content_type is None:
+            shown = file_extension(command.filename) or command.filename
+            raise InvalidInput("file", f"Unsupported file type '{shown}'; supported: {SUPPORTED_LIST}")
+        source_id = uuid.uuid4()
+        key = object_key(self._scope.tenant_id, source_id, command.filename)
+
+        def checks() -> None:
+            self._scope.require_ref(BotProfile, command.bot_profile_id, field="bot_profile_id")
+            tenant_quota(self._scope, self._settings, lock=True).require_count_below(
+                "sources", quota_rows.active_sources(self._scope))
+
+        with self._scope.read():
+            checks()
+        self._storage.put(key, command.data, content_type)
+        try:
+            with self._scope.write():
+                checks()
+                source = self._scope.add(Source(
+                    id=source_id, bot_profile_id=command.bot_profile_id, name=command.name,
+                    source_type=SourceType.upload, metadata_=command.metadata or {}, status=SourceStatus.pending,
+                    filename=command.filename, content_type=content_type, object_key=key,
+                    file_size=len(command.data)))
+        except Exception:
+            self._storage.delete(key)
+            raise
+        return source
 
     def get(self, source_id: uuid.UUID) -> Source:
         with self._scope.read():

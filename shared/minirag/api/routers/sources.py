@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 
 from minirag.api.deps import PageDep, ScopeDep, SettingsDep
 from minirag.api.paging import PAGED_RESPONSES, paged_response
@@ -14,12 +14,15 @@ from minirag.api.schemas.sources import (
     SourceCreated,
     SourcePublic,
     SourceUpdate,
+    SourceUploaded,
     UploadInstructions,
     document_public,
+    parse_form_metadata,
     source_public,
 )
+from minirag.errors import InvalidInput
 from minirag.queue.publisher import get_publisher
-from minirag.services.commands import CreateSource, ListPage, ListSources, UpdateSource
+from minirag.services.commands import CreateSource, ListPage, ListSources, UpdateSource, UploadSource
 from minirag.services.sources import SourceService
 from minirag.storage.uploads import get_storage
 
@@ -42,6 +45,29 @@ def create_source(body: SourceCreate, service: SourceServiceDep) -> SourceCreate
     """Create a text, URL or upload source. Upload sources answer with a presigned PUT (`upload`)."""
     source, upload = service.create(CreateSource(**body.model_dump()))
     return SourceCreated.model_validate(source_public(source, upload=_upload(upload)))
+
+
+@router.post("/upload", status_code=status.HTTP_201_CREATED, response_model=SourceUploaded)
+def upload_source(
+    service: SourceServiceDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="The file (type by its name's extension)")],
+    bot_profile_id: Annotated[uuid.UUID, Form()],
+    name: Annotated[str | None, Form(min_length=1, max_length=200, description="default: the file name")] = None,
+    metadata: Annotated[str | None, Form(description="a JSON object, as text")] = None,
+) -> SourceUploaded:
+    """Create an upload source from a file sent in this request (multipart/form-data), then ingest it
+    with `POST /v1/sources/{id}/ingest`. The file travels base64 inside the Lambda event, whose
+    synchronous limit is 6 MB: files up to UPLOAD_DIRECT_MAX_BYTES (4.5 MB by default) go here, larger
+    ones through `POST /v1/sources` with `source_type: upload` and its presigned PUT (413 names `file`)."""
+    filename = (file.filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not filename or "\x00" in filename or len(filename) > 255:
+        raise InvalidInput("file", "the file part needs a file name of 1 to 255 characters (its type comes from it)")
+    data = file.file.read(settings.upload_direct_max_bytes + 1)
+    source = service.upload(UploadSource(bot_profile_id=bot_profile_id, name=name or filename[:200],
+                                         filename=filename, data=data, metadata=parse_form_metadata(metadata)))
+    return SourceUploaded.model_validate(source_public(
+        source, config={"original_filename": source.filename, "file_size": source.file_size}))
 
 
 @router.get("", response_model=Page[SourcePublic])

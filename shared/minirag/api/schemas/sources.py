@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -7,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel, field_errors
+from minirag.errors import InvalidInput
 from minirag.storable import MAX_METADATA_BYTES, MAX_METADATA_DEPTH, json_depth, json_size
 
 SourceTypeName = Literal["text", "upload", "url"]
@@ -143,6 +145,28 @@ class UploadInstructions(PublicModel):
 
 class SourceCreated(SourcePublic):
     upload: UploadInstructions | None = None
+
+
+class SourceUploaded(SourcePublic):
+    """A direct (multipart) upload: the source, with the file as it was received."""
+
+    config: dict[str, Any] = Field(description="`original_filename` and `file_size` (bytes) of the uploaded file")
+
+
+def parse_form_metadata(raw: str | None) -> dict[str, Any]:
+    """A multipart `metadata` field: a JSON object as text, bounded like a JSON body's `metadata`."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("metadata", f"not valid JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("metadata", "expected a JSON object")
+    try:
+        return _bounded_metadata(value)
+    except ValueError as exc:
+        raise InvalidInput("metadata", str(exc)) from None
 
 
 def source_public(source: Any, **extra: Any) -> dict[str, Any]:
