@@ -85,3 +85,21 @@ def test_another_tenants_source_documents_are_a_404_like_a_missing_one(api, tena
     missing = api.get(f"/v1/sources/{MISSING_ID}/documents", token=tenant_b.token)
     assert_error(foreign, 404)
     assert foreign.json == missing.json
+
+
+def test_editing_content_marks_the_source_stale_until_it_is_ingested_again(api, tenant_a, bot, ingest_worker):
+    from tests.factories import make_ingested_source
+
+    ready = make_ingested_source(api, tenant_a, bot["id"], ingest_worker, content="The old opening hours.")
+    assert ready["stale"] is False
+    # A rename does not make it stale; new content does, and says so
+    renamed = api.patch(f"/v1/sources/{ready['id']}", {"name": "Hours"}, token=tenant_a.token)
+    assert (renamed.status, renamed.json["stale"]) == (200, False)
+    edited = api.patch(f"/v1/sources/{ready['id']}", {"content": "The new opening hours."}, token=tenant_a.token)
+    assert (edited.status, edited.json["stale"]) == (200, True)
+    assert api.get(f"/v1/sources/{ready['id']}", token=tenant_a.token).json["stale"] is True
+    # Re-ingesting clears it
+    assert api.post(f"/v1/sources/{ready['id']}/ingest", token=tenant_a.token).status == 202
+    ingest_worker.drain()
+    again = api.get(f"/v1/sources/{ready['id']}", token=tenant_a.token).json
+    assert (again["status"], again["stale"]) == ("ready", False)

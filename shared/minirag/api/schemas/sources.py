@@ -131,6 +131,8 @@ class SourcePublic(PublicModel):
     skipped: list[SkippedInput] = Field(default_factory=list, description=(
         "what the last ingest left out, and why: bad JSON Lines lines (`line`) or zip members (`member`); "
         "the first 100"))
+    stale: bool = Field(default=False, description=(
+        "content or url edited since the last ingest: retrieval serves the old content until it is ingested again"))
 
 
 class UploadInstructions(PublicModel):
@@ -203,5 +205,6 @@ def source_public(source: Any, **extra: Any) -> dict[str, Any]:
         "children_count": source.children_count or 0,
         "document_count": source.document_count or 0,
         "skipped": source.skipped or [],
+        "stale": bool(source.stale),
         **extra,
     }
