@@ -21,5 +21,3 @@ class IngestMessage(BaseModel):
     kind: Literal["plan", "batch", "purge"] = "plan"
     start: int = Field(default=0, ge=0)
     stop: int = Field(default=0, ge=0)
-    # A scheduled refresh: when the content is unchanged the worker keeps the ready version's vectors.
-    refresh: bool = False
