@@ -36,7 +36,7 @@ row alone and `batches_done` can be counted from the document rows.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minirag.db import source_rows
 from minirag.db.base import utcnow
@@ -61,6 +61,9 @@ from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import Settings
 from minirag.storage.uploads import UploadStorage
 from minirag.vectorstore.indexes import VectorIndexes
+
+if TYPE_CHECKING:
+    from minirag.documents.extract import BatchPlan
 
 __all__ = ["IngestionService", "citation_title", "document_id", "plan_slices", "slice_size"]
 
@@ -147,7 +150,7 @@ class IngestionService:
             raise PermanentIngestError("the source contains no documents")
         slices = plan_slices(plan.count, self._settings.ingest_batch_documents)
         rows = self._measure(source, bot, content, plan.count, keep=len(slices) == 1)
-        if not self._set_totals(source.id, message.version, plan.count, len(slices), plan.warnings):
+        if not self._set_totals(source.id, message.version, plan.count, len(slices), plan):
             return  # superseded, deactivated or failed meanwhile
         if len(slices) == 1:
             self._process_batch(source, bot, message.version, 0, plan.count, rows=rows)
@@ -189,16 +192,17 @@ class IngestionService:
         return kept
 
     def _set_totals(self, source_id: uuid.UUID, version: int, documents: int, batches: int,
-                    warnings: list[str]) -> bool:
+                    plan: BatchPlan) -> bool:
         with self._scope.write():
             source = source_rows.lock_source(self._scope, source_id)
             if source is None or source.version != version or not source.is_active or source.status not in IN_PROGRESS:
                 return False
             source.documents_total = documents
             source.batches_total = batches
+            source.skipped = plan.skipped or None  # bad JSON Lines lines, skipped zip members
             metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != "ingest_warnings"}
-            if warnings:
-                metadata["ingest_warnings"] = warnings[:100]
+            if plan.warnings:
+                metadata["ingest_warnings"] = plan.warnings[:100]
             if metadata != (source.metadata_ or {}):
                 source.metadata_ = metadata
         return True

@@ -3,22 +3,27 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 
 from minirag.api.deps import IncludeInactive, PageDep, ScopeDep, SettingsDep
 from minirag.api.paging import PAGED_RESPONSES, paged_response
 from minirag.api.schemas.sources import (
+    DocumentPublic,
     SourceCreate,
     SourceCreated,
     SourceIngestAccepted,
     SourcePublic,
     SourceStatusName,
     SourceUpdate,
+    SourceUploaded,
     UploadInstructions,
+    document_public,
+    parse_form_metadata,
     source_public,
 )
+from minirag.errors import InvalidInput
 from minirag.queue.publisher import get_publisher
-from minirag.services.commands import CreateSource, ListSources, UpdateSource
+from minirag.services.commands import CreateSource, ListPage, ListSources, UpdateSource, UploadSource
 from minirag.services.sources import SourceService
 from minirag.storage.uploads import get_storage
 
@@ -42,6 +47,29 @@ def create_source(body: SourceCreate, service: SourceServiceDep) -> SourceCreate
     with a presigned PUT (`upload`). A `bot_profile_id` that is not the caller's bot is a 422."""
     source, upload = service.create(CreateSource(**body.model_dump(exclude={"config"})))
     return SourceCreated.model_validate(source_public(source, upload=_upload(upload)))
+
+
+@router.post("/upload", status_code=status.HTTP_201_CREATED, response_model=SourceUploaded)
+def upload_source(
+    service: SourceServiceDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="The file (type by its name's extension)")],
+    bot_profile_id: Annotated[uuid.UUID, Form()],
+    name: Annotated[str | None, Form(min_length=1, max_length=200, description="default: the file name")] = None,
+    metadata: Annotated[str | None, Form(description="a JSON object, as text")] = None,
+) -> SourceUploaded:
+    """Create an upload source from a file sent in this request (multipart/form-data), then ingest it
+    with `POST /v1/sources/{id}/ingest`. The file travels base64 inside the Lambda event, whose
+    synchronous limit is 6 MB: files up to UPLOAD_DIRECT_MAX_BYTES (4.5 MB by default) go here, larger
+    ones through `POST /v1/sources` with `source_type: upload` and its presigned PUT (413 names `file`)."""
+    filename = (file.filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not filename or "\x00" in filename or len(filename) > 255:
+        raise InvalidInput("file", "the file part needs a file name of 1 to 255 characters (its type comes from it)")
+    data = file.file.read(settings.upload_direct_max_bytes + 1)
+    source = service.upload(UploadSource(bot_profile_id=bot_profile_id, name=name or filename[:200],
+                                         filename=filename, data=data, metadata=parse_form_metadata(metadata)))
+    return SourceUploaded.model_validate(source_public(
+        source, config={"original_filename": source.filename, "file_size": source.file_size}))
 
 
 @router.get("", response_model=list[SourcePublic], responses=PAGED_RESPONSES)
@@ -96,3 +124,11 @@ def ingest_source(id: uuid.UUID, service: SourceServiceDep) -> SourceIngestAccep
     source = service.request_ingest(id)
     return SourceIngestAccepted.model_validate(source_public(
         source, message=f"ingestion queued; poll GET /v1/sources/{source.id} for its status"))
+
+
+@router.get("/{id}/documents", response_model=list[DocumentPublic], responses=PAGED_RESPONSES)
+def list_documents(id: uuid.UUID, request: Request, response: Response, service: SourceServiceDep,
+                   page: PageDep) -> list[DocumentPublic]:
+    """The documents retrieval serves for this source, in source order (empty before the first ready ingest)."""
+    result = service.documents(id, ListPage(limit=page.limit, cursor=page.cursor))
+    return paged_response(request, response, [document_public(d) for d in result.items], result.next_cursor)
