@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from sqlalchemy import Integer, delete, func, literal_column, select
@@ -95,17 +96,31 @@ def visible_versions(scope: TenantScope, source_ids: Iterable[uuid.UUID]) -> dic
 
 # -- sources part (issue 11): batch parents, documents, refresh ------------------------------------
 
-def children_statuses(scope: TenantScope, parent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[SourceStatus, int]]:
-    """parent id -> {status: active children in it}, in one GROUP BY for a page of parents."""
+@dataclass
+class ChildrenSummary:
+    """A batch parent's active children: how many are in each status, and their chunks."""
+
+    statuses: dict[SourceStatus, int] = field(default_factory=dict)
+    chunks: int = 0
+    first_error: str | None = None
+
+
+def children_summaries(scope: TenantScope, parent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ChildrenSummary]:
+    """parent id -> its children's statuses and chunks, in one GROUP BY for a page of parents."""
     ids = list(parent_ids)
     if not ids:
         return {}
-    stmt = (select(Source.parent_id, Source.status, func.count(Source.id))
+    stmt = (select(Source.parent_id, Source.status, func.count(Source.id), func.sum(Source.chunks_total),
+                   func.min(Source.last_error))
             .where(Source.tenant_id == scope.tenant_id, Source.parent_id.in_(ids), Source.is_active.is_(True))
             .group_by(Source.parent_id, Source.status))
-    out: dict[uuid.UUID, dict[SourceStatus, int]] = {}
-    for parent_id, status, count in scope.execute(stmt).all():
-        out.setdefault(parent_id, {})[SourceStatus(status)] = int(count)
+    out: dict[uuid.UUID, ChildrenSummary] = {}
+    for parent_id, status, count, chunks, error in scope.execute(stmt).all():
+        summary = out.setdefault(parent_id, ChildrenSummary())
+        summary.statuses[SourceStatus(status)] = int(count)
+        summary.chunks += int(chunks or 0)
+        if SourceStatus(status) is SourceStatus.failed and error:
+            summary.first_error = error
     return out
 
 

@@ -161,14 +161,19 @@ class BatchChild:
     name: str
     url: str | None = None
     content: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class CreateBatch:
+    """A batch: a parent source (a container, no content of its own) and its children, created as one."""
+
     bot_profile_id: uuid.UUID
     name: str
     source_type: Literal["text", "url"]
     children: tuple[BatchChild, ...]
+    description: str | None = None
     metadata: dict[str, Any] | None = None
 
 

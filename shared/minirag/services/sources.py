@@ -49,6 +49,11 @@ def stored_status(name: str) -> SourceStatus:
     return _STORED_STATUS.get(name) or SourceStatus(name)
 
 
+def source_inactive() -> Conflict:
+    return Conflict('the source is deactivated; reactivate it with PATCH {"is_active": true} first',
+                    code="source_inactive", details=field_details("id", "deactivated"))
+
+
 @dataclass
 class SourceChanged:
     source: Source
@@ -162,8 +167,7 @@ class SourceService:
     def _get_active(self, source_id: uuid.UUID) -> Source:
         source = self._get(source_id)
         if not source.is_active:
-            raise Conflict('the source is deactivated; reactivate it with PATCH {"is_active": true} first',
-                           code="source_inactive", details=field_details("id", "deactivated"))
+            raise source_inactive()
         return source
 
     def list(self, query: ListSources) -> PageResult[Source]:
@@ -183,18 +187,26 @@ class SourceService:
         active = changes.pop("is_active", None)
         self._check_url(changes.get("url"))
         message = None
-        purge = False
+        purge: Sequence[Source] = ()
         with self._scope.write():
             source = self._get(source_id)
             if active is True and not source.is_active:
                 message = self._reactivate(source)
+                if source.children_count:  # a batch comes back as a whole
+                    for child in self._scope.all(Source, parent_id=source.id, is_active=False):
+                        self._reactivate(child)
+                    message = (f"reactivated with its children; ingest them again to serve them "
+                               f"(POST /v1/sources/{source.id}/ingest-children)")
             elif active is False and source.is_active:
-                self._deactivate(source)
-                purge = True
+                purge = [source, *self._active_children(source)]
+                for gone in purge:
+                    self._deactivate(gone)
             self._apply(source, changes)
-        if purge:
-            self.publish_purge([source])
+        self.publish_purge(purge)
         return SourceChanged(source, message)
+
+    def _active_children(self, source: Source) -> Sequence[Source]:
+        return self._scope.all(Source, active_only=True, parent_id=source.id) if source.children_count else ()
 
     def _apply(self, source: Source, changes: dict[str, Any]) -> None:
         if "description" in changes:
@@ -241,7 +253,7 @@ class SourceService:
                     f"(POST /v1/sources/{source.id}/upload-url), then ingest it (POST /v1/sources/{source.id}/ingest)")
         return f"reactivated; ingest it again to serve it (POST /v1/sources/{source.id}/ingest)"
 
-    def _check_url(self, url: str | None) -> None:
+    def _check_url(self, url: str | None, *, field: str = "url") -> None:
         """A URL the fetcher's SSRF guard refuses whatever happens (no such host, a private or loopback
         address unless URL_FETCH_ALLOW_PRIVATE) is a 422 naming `url` now, not a failed ingest later.
         A temporary DNS failure passes: the ingest retries it. Runs before any transaction opens (DNS)."""
@@ -252,9 +264,12 @@ class SourceService:
         try:
             vet_url(url, allow_private=self._settings.url_fetch_allow_private)
         except PermanentIngestError as exc:
-            raise InvalidInput("url", exc.message) from None
+            raise InvalidInput(field, exc.message) from None
         except UpstreamUnavailable:
             pass
+
+    check_url = _check_url  # the batch service vets each child's URL the same way
+    check_text = _check_text
 
     def upload_url(self, source_id: uuid.UUID) -> tuple[Source, PresignedUpload]:
         """A fresh presigned PUT for an upload source (the first one may have expired)."""
@@ -321,7 +336,7 @@ class SourceService:
             if not source.is_active:
                 return
             self._deactivate(source)
-            children = self._scope.all(Source, active_only=True, parent_id=source.id) if source.children_count else []
+            children = self._active_children(source)
             for child in children:  # a batch goes as a whole
                 self._deactivate(child)
         self.publish_purge([source, *children])

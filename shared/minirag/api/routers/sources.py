@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 
 from minirag.api.deps import IncludeInactive, PageDep, ScopeDep, SettingsDep
 from minirag.api.paging import PAGED_RESPONSES, paged_response
+from minirag.api.schemas.source_batches import BatchCreate, BatchCreated, ChildrenIngestAccepted
 from minirag.api.schemas.sources import (
     DocumentPublic,
     SourceCreate,
@@ -23,7 +24,16 @@ from minirag.api.schemas.sources import (
 )
 from minirag.errors import InvalidInput
 from minirag.queue.publisher import get_publisher
-from minirag.services.commands import CreateSource, ListPage, ListSources, UpdateSource, UploadSource
+from minirag.services.commands import (
+    BatchChild,
+    CreateBatch,
+    CreateSource,
+    ListPage,
+    ListSources,
+    UpdateSource,
+    UploadSource,
+)
+from minirag.services.source_batches import SourceBatchService
 from minirag.services.sources import SourceService
 from minirag.storage.uploads import get_storage
 
@@ -35,6 +45,25 @@ def get_source_service(scope: ScopeDep, settings: SettingsDep) -> SourceService:
 
 
 SourceServiceDep = Annotated[SourceService, Depends(get_source_service)]
+
+
+def get_batch_service(scope: ScopeDep, settings: SettingsDep, sources: SourceServiceDep) -> SourceBatchService:
+    return SourceBatchService(scope, settings, sources=sources)
+
+
+BatchServiceDep = Annotated[SourceBatchService, Depends(get_batch_service)]
+
+
+def _public(sources: list, batches: SourceBatchService) -> list[SourcePublic]:
+    """Sources as shown: a batch parent with its children's aggregated status and chunk count."""
+    views = batches.parent_views(sources)
+    out = []
+    for source in sources:
+        view = views.get(source.id)
+        extra = {} if view is None else {"status": view.status, "chunk_count": view.chunk_count,
+                                         "last_error": view.last_error, "needs_ingest": view.status == "pending"}
+        out.append(SourcePublic.model_validate(source_public(source, **extra)))
+    return out
 
 
 def _upload(upload) -> dict | None:
@@ -77,22 +106,39 @@ def list_sources(
     request: Request,
     response: Response,
     service: SourceServiceDep,
+    batches: BatchServiceDep,
     page: PageDep,
     bot_profile_id: Annotated[uuid.UUID | None, Query(description="only this bot's sources")] = None,
     status_filter: Annotated[SourceStatusName | None, Query(alias="status")] = None,
     include_inactive: IncludeInactive = False,
+    include_children: Annotated[bool, Query(description="also list batch children (else under their parent)")] = False,
 ) -> list[SourcePublic]:
-    """The tenant's sources, newest first; deactivated ones only with `include_inactive=true`."""
+    """The tenant's sources, newest first; deactivated ones only with `include_inactive=true`, batch
+    children only with `include_children=true` (`GET /v1/sources/{id}/children` lists a batch's)."""
     result = service.list(ListSources(limit=page.limit, cursor=page.cursor, bot_profile_id=bot_profile_id,
-                                      status=status_filter, include_inactive=include_inactive))
-    return paged_response(request, response, [SourcePublic.model_validate(source_public(s)) for s in result.items],
-                          result.next_cursor)
+                                      status=status_filter, include_inactive=include_inactive,
+                                      include_children=include_children))
+    return paged_response(request, response, _public(result.items, batches), result.next_cursor)
+
+
+@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=BatchCreated)
+def create_batch(body: BatchCreate, batches: BatchServiceDep) -> BatchCreated:
+    """A batch: a parent source and its children (all text or all URL), created together or not at
+    all. Ingest them with `POST /v1/sources/{id}/ingest-children`; the parent's status is theirs."""
+    parent, children = batches.create(CreateBatch(
+        bot_profile_id=body.bot_profile_id, name=body.name, description=body.description,
+        source_type=body.source_type, metadata=body.metadata,
+        children=tuple(BatchChild(name=c.name, url=c.url, content=c.content, description=c.description,
+                                  metadata=c.metadata) for c in body.children)))
+    [shown_parent] = _public([parent], batches)
+    return BatchCreated(parent=shown_parent, children=_public(children, batches))
 
 
 @router.get("/{id}", response_model=SourcePublic)
-def get_source(id: uuid.UUID, service: SourceServiceDep) -> SourcePublic:
-    """The source, deactivated or not (`is_active`)."""
-    return SourcePublic.model_validate(source_public(service.get(id)))
+def get_source(id: uuid.UUID, service: SourceServiceDep, batches: BatchServiceDep) -> SourcePublic:
+    """The source, deactivated or not (`is_active`); a batch parent shows its children's status."""
+    [shown] = _public([service.get(id)], batches)
+    return shown
 
 
 @router.patch("/{id}", response_model=SourcePublic)
@@ -132,3 +178,19 @@ def list_documents(id: uuid.UUID, request: Request, response: Response, service:
     """The documents retrieval serves for this source, in source order (empty before the first ready ingest)."""
     result = service.documents(id, ListPage(limit=page.limit, cursor=page.cursor))
     return paged_response(request, response, [document_public(d) for d in result.items], result.next_cursor)
+
+
+@router.get("/{id}/children", response_model=list[SourcePublic], responses=PAGED_RESPONSES)
+def list_children(id: uuid.UUID, request: Request, response: Response, page: PageDep, batches: BatchServiceDep,
+                  include_inactive: IncludeInactive = False) -> list[SourcePublic]:
+    """A batch's children, in the order they were given."""
+    result = batches.children(id, ListPage(limit=page.limit, cursor=page.cursor), include_inactive=include_inactive)
+    return paged_response(request, response, _public(result.items, batches), result.next_cursor)
+
+
+@router.post("/{id}/ingest-children", status_code=status.HTTP_202_ACCEPTED, response_model=ChildrenIngestAccepted)
+def ingest_children(id: uuid.UUID, batches: BatchServiceDep) -> ChildrenIngestAccepted:
+    """Queue every active child's ingest; poll the parent (or its children) for their status."""
+    enqueued = batches.ingest_children(id)
+    return ChildrenIngestAccepted(enqueued=enqueued, message=f"{enqueued} children queued for ingestion; poll "
+                                                              f"GET /v1/sources/{id} for the batch's status")
