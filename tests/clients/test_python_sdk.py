@@ -135,6 +135,12 @@ def test_async_client_on_the_same_path(runner_url, unique):
             bots = [b async for b in client.bots.list(limit=1)]
             return answer.answer, kinds, len(bots)
 
-    text, kinds, bots = asyncio.run(scenario())
+    # A loop of its own: asyncio.run() would leave the main thread without a current event loop,
+    # which Mangum (the Lambda adapter the other tests drive) asks for.
+    loop = asyncio.new_event_loop()
+    try:
+        text, kinds, bots = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
     assert "14 days" in text and kinds[0] == "start" and kinds[-1] == "done" and "token" in kinds
     assert bots == 1
