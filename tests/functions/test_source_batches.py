@@ -154,5 +154,7 @@ def test_another_tenants_batch_is_a_404_like_a_missing_one(api, tenant_a, tenant
         absent = api.request(method, path.format(missing), token=tenant_b.token)
         assert_error(foreign, 404, "not_found")
         assert foreign.body == absent.body
-    body = {"bot_profile_id": bot["id"], "name": "B", "source_type": "text", "children": [{"name": "x", "content": "y"}]}
-    assert_error(api.post("/v1/sources/batch", body, token=tenant_b.token), 422, "invalid_input", field="bot_profile_id")
+    body = {"bot_profile_id": bot["id"], "name": "B", "source_type": "text",
+            "children": [{"name": "x", "content": "y"}]}
+    assert_error(api.post("/v1/sources/batch", body, token=tenant_b.token), 422, "invalid_input",
+                 field="bot_profile_id")

@@ -128,7 +128,13 @@ CASES: dict[str, Case] = {
     "POST /v1/sources/upload": Case(ForeignRef(
         lambda ids: {"bot_profile_id": ids["bot_profile_id"], "file": ("b.md", b"# B's file", "text/markdown")},
         {"bot_profile_id": "bot"}, status=422, code="invalid_input", multipart=True)),
-    "GET /v1/sources": Case(ListRoute(("text_source", "upload_source"))),
+    "POST /v1/sources/batch": Case(ForeignRef(
+        lambda ids: {"bot_profile_id": ids["bot_profile_id"], "name": "b-batch", "source_type": "text",
+                     "children": [{"name": "b", "content": "B's text"}]},
+        {"bot_profile_id": "bot"}, status=422, code="invalid_input")),
+    "GET /v1/sources/{id}/children": Case(ForeignId("batch")),
+    "POST /v1/sources/{id}/ingest-children": Case(ForeignId("batch")),
+    "GET /v1/sources": Case(ListRoute(("text_source", "upload_source", "batch"))),
     "GET /v1/sources/{id}": Case(ForeignId("text_source")),
     "PATCH /v1/sources/{id}": Case(ForeignId("text_source", {"name": "renamed by B", "content": "B was here"})),
     "DELETE /v1/sources/{id}": Case(ForeignId("text_source")),
@@ -210,6 +216,9 @@ def world(api, tenant_a) -> World:
     bot = make_bot_profile(api, tenant_a)
     text_source = make_source(api, tenant_a, bot["id"])
     upload_source = make_source(api, tenant_a, bot["id"], source_type="upload", content=None, filename="a.txt")
+    batch = api.post("/v1/sources/batch", {"bot_profile_id": bot["id"], "name": "A's batch", "source_type": "text",
+                                           "children": [{"name": "a", "content": "A's child"}]}, token=tenant_a.token)
+    assert batch.status == 201, batch.body
     chat = api.post("/v1/chat", {"bot_profile_id": bot["id"], "message": "When does the office open?"},
                     token=tenant_a.token)
     assert chat.status == 200, chat.body
@@ -218,6 +227,7 @@ def world(api, tenant_a) -> World:
     assert webhook.status == 201, webhook.body
     get_embedded_queue().clear()
     return World({"bot": bot["id"], "text_source": text_source["id"], "upload_source": upload_source["id"],
+                  "batch": batch.json["parent"]["id"],
                   "api_token": tenant_a.api_token_id, "chat": chat.json["chat_id"],
                   "chat_answer": chat.json["message_id"], "webhook": webhook.json["id"],
                   "user": tenant_a.owner_id})

@@ -212,6 +212,10 @@ class Source(TenantOwned, Base):
     # sha256 of the bytes the ready version was built from: a refresh that fetches the same bytes keeps it.
     content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)  # content/url edited since the last ingest
+    # The version a scheduled refresh asked for (its worker may keep the served version when the bytes
+    # are unchanged), and the hash of the bytes the version in progress was planned from.
+    refresh_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    planned_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Document(TenantOwned, Base):

@@ -246,6 +246,7 @@ class SlicePipeline:
             source.status = SourceStatus.ready
             source.ready_version = version
             source.document_count = source.documents_done  # of the visible version
+            source.content_sha256 = source.planned_sha256  # what a refresh compares with
             source.finished_at = utcnow()
             source.last_error = None  # a retried attempt's note is history now
         return finished

@@ -279,9 +279,10 @@ class SourceService:
             raise InvalidInput("id", "only upload sources take a file upload")
         return source, self._storage.presign_put(source.object_key, source.content_type or "application/octet-stream")
 
-    def request_ingest(self, source_id: uuid.UUID) -> Source:
+    def request_ingest(self, source_id: uuid.UUID, *, refresh: bool = False) -> Source:
         """Mark the source `queued` under a new version, commit, then publish. A worker only writes
-        for the version it was sent, so a newer request supersedes an older one in flight."""
+        for the version it was sent, so a newer request supersedes an older one in flight. A
+        `refresh` (the schedule) lets the worker keep the served version when the bytes are unchanged."""
         with self._scope.write():
             source = self._get_active(source_id)
             if source.children_count:
@@ -316,6 +317,9 @@ class SourceService:
             source.batches_done = source.batches_total = 0
             source.stale = False
             source.skipped = None
+            source.refresh_version = source.version if refresh else None
+            if refresh:
+                source.last_refreshed_at = now
         message = IngestMessage(tenant_id=self._scope.tenant_id, source_id=source.id, version=source.version)
         try:
             self._publisher.publish([message])

@@ -34,6 +34,7 @@ Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata),
 
 
 Description = Annotated[str | None, Field(max_length=2000)]
+RefreshSchedule = Literal["none", "hourly", "daily", "weekly"]
 SourceStatusName = Literal["pending", "queued", "processing", "ready", "error"]
 
 
@@ -66,6 +67,8 @@ class SourceCreate(StrictModel):
     filename: Filename | None = Field(default=None, description="upload sources: the file name (type by extension)")
     content_type: Annotated[str | None, Field(max_length=255)] = None
     metadata: Metadata = Field(default_factory=dict)
+    refresh_schedule: RefreshSchedule = Field(default="none", description="URL sources: re-ingest on this schedule "
+                                                                         "(unchanged content is not re-embedded)")
 
     @model_validator(mode="after")
     def _fields_match_type(self) -> "SourceCreate":
@@ -101,6 +104,7 @@ class SourceUpdate(PatchModel):
     metadata: Metadata | None = None
     description: Description = None
     is_active: bool | None = None
+    refresh_schedule: RefreshSchedule | None = None
 
     @model_validator(mode="after")
     def _config(self) -> "SourceUpdate":
@@ -176,6 +180,8 @@ class SourcePublic(PublicModel):
         "the first 100"))
     stale: bool = Field(default=False, description=(
         "content or url edited since the last ingest: retrieval serves the old content until it is ingested again"))
+    refresh_schedule: RefreshSchedule = Field(default="none", description="URL sources: none, hourly, daily, weekly")
+    last_refreshed_at: datetime | None = Field(default=None, description="the last scheduled refresh (UTC)")
 
 
 class UploadInstructions(PublicModel):
@@ -268,5 +274,7 @@ def source_public(source: Any, **extra: Any) -> dict[str, Any]:
         "document_count": source.document_count or 0,
         "skipped": source.skipped or [],
         "stale": bool(source.stale),
+        "refresh_schedule": source.refresh_schedule or "none",
+        "last_refreshed_at": source.last_refreshed_at,
         **extra,
     }

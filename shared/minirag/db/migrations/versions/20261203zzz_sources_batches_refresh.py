@@ -26,6 +26,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('last_refreshed_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('content_sha256', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('stale', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('refresh_version', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('planned_sha256', sa.String(length=64), nullable=True))
         batch_op.create_foreign_key('fk_source_parent', 'source', ['tenant_id', 'parent_id'],
                                     ['tenant_id', 'id'], ondelete='CASCADE')
         batch_op.create_index(batch_op.f('ix_source_tenant_id_parent_id_created_at'),
@@ -38,6 +40,6 @@ def downgrade() -> None:
     with op.batch_alter_table('source', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_source_tenant_id_parent_id_created_at'))
         batch_op.drop_constraint('fk_source_parent', type_='foreignkey')
-        for column in ('stale', 'content_sha256', 'last_refreshed_at', 'refresh_schedule', 'skipped',
+        for column in ('planned_sha256', 'refresh_version', 'stale', 'content_sha256', 'last_refreshed_at', 'refresh_schedule', 'skipped',
                        'document_count', 'children_count', 'parent_id'):
             batch_op.drop_column(column)
