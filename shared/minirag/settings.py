@@ -201,6 +201,20 @@ class Settings(BaseSettings):
             raise RuntimeError("JWT_SECRET is not set (run `minirag dev` once to generate local secrets)")
         return self.jwt_secret.get_secret_value()
 
+    # -- sources (issue 11): direct uploads, batches, scheduled refresh ------------------------------
+    # A direct (multipart) upload travels base64 inside the Lambda event, and a synchronous Lambda
+    # invocation carries at most 6 MB (6,291,456 bytes): 4/3 of the file plus headers and multipart
+    # framing must fit, so ~4.7 MB is the ceiling; 4.5 MB leaves margin. Larger files: presigned PUT.
+    upload_direct_max_bytes: int = Field(default=4_500_000, ge=1024, le=4_700_000)
+    source_batch_max_children: int = Field(default=100, ge=1, le=1000)
+    refresh_max_per_run: int = Field(default=50, ge=1, le=1000)
+
+    def max_body_bytes_for(self, path: str) -> int:
+        """The direct upload route takes a file (plus multipart framing); every other route MAX_REQUEST_BYTES."""
+        if path.rstrip("/") == "/v1/sources/upload":
+            return max(self.max_request_bytes, self.upload_direct_max_bytes + 65_536)
+        return self.max_request_bytes
+
     def require_fernet_keys(self) -> list[str]:
         if self.fernet_keys is None:
             raise RuntimeError("FERNET_KEYS is not set (run `minirag dev` once to generate local secrets)")

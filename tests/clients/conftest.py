@@ -11,7 +11,10 @@ from tests.runner_process import start_local_runner, stop
 
 @pytest.fixture(scope="module")
 def runner_url(tmp_path_factory: pytest.TempPathFactory):
-    process, api = start_local_runner(tmp_path_factory.mktemp("sdk"))
+    """Allowed to fetch URL sources from 127.0.0.1 (a test page), as URL_FETCH_ALLOW_PRIVATE allows."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("URL_FETCH_ALLOW_PRIVATE", "true")
+        process, api = start_local_runner(tmp_path_factory.mktemp("sdk"))
     try:
         yield api
     finally:

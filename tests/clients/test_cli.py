@@ -78,6 +78,18 @@ def test_sources_add_uploads_a_folder_and_a_glob_and_follows_them_until_ready(ru
     assert sorted(s["name"] for s in json.loads(out)) == ["faq-1.md", "refunds.md", "shipping.txt"]
 
 
+def test_sources_add_takes_a_url(run, runner_url, tenant_token, web_server):
+    env = {"MINIRAG_URL": runner_url, "MINIRAG_TOKEN": tenant_token}
+    web_server.pages["/returns.html"] = ("text/html", b"<h1>Returns</h1><p>Returns are free for 30 days.</p>")
+    bot = json.loads(run("--json", "bots", "create", "Web", env=env)[1])
+
+    code, out, err = run("--json", "sources", "add", f"{web_server.base_url}/returns.html", "--bot", bot["id"], env=env)
+
+    assert code == 0, err
+    [source] = json.loads(out)
+    assert source["source_type"] == "url" and source["status"] == "ready" and source["chunk_count"] == 1
+
+
 def test_no_wait_then_status_wait(run, runner_url, tenant_token, tmp_path: Path):
     env = {"MINIRAG_URL": runner_url, "MINIRAG_TOKEN": tenant_token}
     bot = json.loads(run("--json", "bots", "create", "Docs", env=env)[1])

@@ -88,6 +88,16 @@ def test_uploads_from_a_path_and_a_file_object_report_progress(runner_url, uniqu
         client.sources.ingest(notes.id)
         assert client.sources.wait_until_ready(notes.id, timeout=60, poll_interval=0.2).chunk_count == 1
 
+        # And in one multipart request, from a file object
+        direct = client.sources.upload(bot.id, io.BytesIO(b"Returns are free within 30 days."), filename="returns.md",
+                                       method="multipart", metadata='{"team": "support"}')
+        assert direct.config == {"original_filename": "returns.md", "file_size": 32}
+        client.sources.ingest(direct.id)
+        assert client.sources.wait_until_ready(direct.id, timeout=60, poll_interval=0.2).status == "ready"
+        with pytest.raises(UnprocessableEntityError) as unsupported:
+            client.sources.upload(bot.id, io.BytesIO(b"MZ"), filename="tool.exe", method="multipart")
+        assert "Unsupported file type" in unsupported.value.message
+
 
 def test_errors_are_exceptions_with_code_fields_and_request_id(runner_url, unique):
     with signed_up(runner_url, unique) as client:

@@ -223,7 +223,8 @@ def test_every_list_route_answers_an_array(api, tenant_a, ingest_worker):
 
 
 LIST_ROUTES = {"/v1/api-tokens", "/v1/bot-profiles", "/v1/sources", "/v1/chat", "/v1/chat/{id}/messages",
-               "/v1/users", "/v1/webhooks", "/v1/webhooks/{id}/deliveries"}
+               "/v1/users", "/v1/webhooks", "/v1/webhooks/{id}/deliveries", "/v1/sources/{id}/children",
+               "/v1/sources/{id}/documents"}
 
 
 def test_openapi_documents_every_list_as_an_array_with_the_paging_headers():

@@ -97,7 +97,7 @@ def test_only_functions_that_need_them_touch_the_queue_and_bucket():
     # functions send, and only sources (presign, check) and ingest (read, delete) touch uploads;
     # the system function (health probes) names both, for one read-only action each
     assert senders == {"SourcesFunction", "BotProfilesFunction", "IngestFunction", "ReconcileFunction",
-                       "SystemFunction"}
+                       "RefreshFunction", "SystemFunction"}
     assert uploaders == {"SourcesFunction", "IngestFunction", "SystemFunction"}
     probes = _statements(FUNCTIONS["SystemFunction"]["Properties"]["Policies"])
     assert sorted(a for st in probes for a in _as_list(st["Action"])) == ["s3:ListBucket", "sqs:GetQueueAttributes"]

@@ -51,6 +51,7 @@ class ForeignRef:
     refs: dict[str, str]
     status: int = 404
     code: str = "not_found"
+    multipart: bool = False  # the body's fields go as multipart/form-data (a `file` field: (name, bytes))
 
 
 @dataclass(frozen=True)
@@ -124,12 +125,22 @@ CASES: dict[str, Case] = {
         lambda ids: {"bot_profile_id": ids["bot_profile_id"], "name": "b-source", "source_type": "text",
                      "content": "B's text"},
         {"bot_profile_id": "bot"}, status=422, code="invalid_input")),
-    "GET /v1/sources": Case(ListRoute(("text_source", "upload_source"))),
+    "POST /v1/sources/upload": Case(ForeignRef(
+        lambda ids: {"bot_profile_id": ids["bot_profile_id"], "file": ("b.md", b"# B's file", "text/markdown")},
+        {"bot_profile_id": "bot"}, status=422, code="invalid_input", multipart=True)),
+    "POST /v1/sources/batch": Case(ForeignRef(
+        lambda ids: {"bot_profile_id": ids["bot_profile_id"], "name": "b-batch", "source_type": "text",
+                     "children": [{"name": "b", "content": "B's text"}]},
+        {"bot_profile_id": "bot"}, status=422, code="invalid_input")),
+    "GET /v1/sources/{id}/children": Case(ForeignId("batch")),
+    "POST /v1/sources/{id}/ingest-children": Case(ForeignId("batch")),
+    "GET /v1/sources": Case(ListRoute(("text_source", "upload_source", "batch"))),
     "GET /v1/sources/{id}": Case(ForeignId("text_source")),
     "PATCH /v1/sources/{id}": Case(ForeignId("text_source", {"name": "renamed by B", "content": "B was here"})),
     "DELETE /v1/sources/{id}": Case(ForeignId("text_source")),
     "POST /v1/sources/{id}/upload-url": Case(ForeignId("upload_source")),
     "POST /v1/sources/{id}/ingest": Case(ForeignId("text_source")),
+    "GET /v1/sources/{id}/documents": Case(ForeignId("text_source")),
     # chat
     "POST /v1/chat": Case(ForeignRef(
         lambda ids: {"bot_profile_id": ids["bot_profile_id"], "message": "what does A know?"},
@@ -205,6 +216,9 @@ def world(api, tenant_a) -> World:
     bot = make_bot_profile(api, tenant_a)
     text_source = make_source(api, tenant_a, bot["id"])
     upload_source = make_source(api, tenant_a, bot["id"], source_type="upload", content=None, filename="a.txt")
+    batch = api.post("/v1/sources/batch", {"bot_profile_id": bot["id"], "name": "A's batch", "source_type": "text",
+                                           "children": [{"name": "a", "content": "A's child"}]}, token=tenant_a.token)
+    assert batch.status == 201, batch.body
     chat = api.post("/v1/chat", {"bot_profile_id": bot["id"], "message": "When does the office open?"},
                     token=tenant_a.token)
     assert chat.status == 200, chat.body
@@ -213,6 +227,7 @@ def world(api, tenant_a) -> World:
     assert webhook.status == 201, webhook.body
     get_embedded_queue().clear()
     return World({"bot": bot["id"], "text_source": text_source["id"], "upload_source": upload_source["id"],
+                  "batch": batch.json["parent"]["id"],
                   "api_token": tenant_a.api_token_id, "chat": chat.json["chat_id"],
                   "chat_answer": chat.json["message_id"], "webhook": webhook.json["id"],
                   "user": tenant_a.owner_id})
@@ -349,11 +364,22 @@ def _check_foreign_ref(api, tenant_b, world: World, route_key: str, check: Forei
     for body_field, target in check.refs.items():
         foreign_ids = {body_field: world.ids[target]}
         missing_ids = {body_field: str(uuid.uuid4())}
-        foreign = api.request(method, path, json_body=check.body(foreign_ids), token=tenant_b.token)
-        missing = api.request(method, path, json_body=check.body(missing_ids), token=tenant_b.token)
+        if check.multipart:
+            foreign = _multipart(api, method, path, check.body(foreign_ids), tenant_b.token)
+            missing = _multipart(api, method, path, check.body(missing_ids), tenant_b.token)
+        else:
+            foreign = api.request(method, path, json_body=check.body(foreign_ids), token=tenant_b.token)
+            missing = api.request(method, path, json_body=check.body(missing_ids), token=tenant_b.token)
         assert_error(foreign, check.status, check.code, field=body_field)
         assert (foreign.status, foreign.body) == (missing.status, missing.body), \
             "a foreign reference is distinguishable"
+
+
+def _multipart(api, method: str, path: str, fields: dict[str, Any], token: str):
+    from urllib3.filepost import encode_multipart_formdata
+
+    body, content_type = encode_multipart_formdata(fields)
+    return api.request(method, path, raw_body=body, headers={"content-type": content_type}, token=token)
 
 
 def _check_own_create(api, tenant_a, tenant_b, route_key: str, check: OwnCreate) -> None:

@@ -30,12 +30,12 @@ class RequestContextMiddleware:
         self.app = app
         self._max_body_bytes = max_body_bytes
 
-    @property
-    def max_body_bytes(self) -> int:
-        """MAX_REQUEST_BYTES from the (cached) settings, read at request time rather than at import."""
+    def max_body_bytes(self, path: str = "") -> int:
+        """MAX_REQUEST_BYTES from the (cached) settings, read at request time rather than at import
+        (the direct upload route takes more: `Settings.max_body_bytes_for`)."""
         if self._max_body_bytes is not None:
             return self._max_body_bytes
-        return get_settings().max_request_bytes
+        return get_settings().max_body_bytes_for(path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,10 +56,11 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        limit = self.max_body_bytes(str(scope.get("path") or ""))
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await send_envelope(send_with_id, 413, error_body(
-                "payload_too_large", f"request body exceeds {self.max_body_bytes} bytes"))
+                "payload_too_large", f"request body exceeds {limit} bytes"))
             return
 
         received = 0
@@ -69,8 +70,8 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLarge(self.max_body_bytes)
+                if received > limit:
+                    raise _BodyTooLarge(limit)
             return message
 
         try:

@@ -165,6 +165,10 @@ class Source(TenantOwned, Base):
         _same_tenant_fk("bot_profile_id", "bot_profile"),
         Index(None, "tenant_id", "created_at", "id"),
         Index(None, "tenant_id", "bot_profile_id", "created_at"),
+        # sources part (issue 11): a batch's children point at their parent (same tenant)
+        ForeignKeyConstraint(["tenant_id", "parent_id"], ["source.tenant_id", "source.id"], ondelete="CASCADE",
+                             name="fk_source_parent"),
+        Index(None, "tenant_id", "parent_id", "created_at"),
     )
 
     bot_profile_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -197,6 +201,21 @@ class Source(TenantOwned, Base):
     requeued_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Set when a deactivated source's vectors, rows and file are gone (`minirag purge-inactive` finds the rest).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # -- sources part (issue 11): batches, skipped input, scheduled refresh ------------------------
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)  # a batch child's parent
+    children_count: Mapped[int] = mapped_column(Integer, default=0)  # a batch parent's children
+    document_count: Mapped[int] = mapped_column(Integer, default=0)  # documents of the ready version
+    # What the last plan left out: [{"line": n, "reason": ...}] (JSON Lines) or [{"member": path, "reason": ...}].
+    skipped: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    refresh_schedule: Mapped[str] = mapped_column(String(16), default="none")  # none|hourly|daily|weekly
+    last_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # sha256 of the bytes the ready version was built from: a refresh that fetches the same bytes keeps it.
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)  # content/url edited since the last ingest
+    # The version a scheduled refresh asked for (its worker may keep the served version when the bytes
+    # are unchanged), and the hash of the bytes the version in progress was planned from.
+    refresh_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    planned_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Document(TenantOwned, Base):

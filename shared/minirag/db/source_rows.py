@@ -6,13 +6,17 @@ safety net), so callers never write the tenant filter. None commits: the caller'
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from sqlalchemy import Integer, delete, func, literal_column, select
 
 from minirag.db.models import Chunk, Document, Source, SourceStatus
-from minirag.db.scope import TenantScope
+from minirag.db.scope import PageResult, TenantScope
+from minirag.errors import InvalidInput
 
 
 def lock_source(scope: TenantScope, source_id: uuid.UUID) -> Source | None:
@@ -88,3 +92,63 @@ def visible_versions(scope: TenantScope, source_ids: Iterable[uuid.UUID]) -> dic
             .where(Source.tenant_id == scope.tenant_id, Source.id.in_(ids), Source.is_active.is_(True),
                    Source.ready_version.is_not(None)))
     return {str(row[0]): int(row[1]) for row in scope.execute(stmt).all()}
+
+
+# -- sources part (issue 11): batch parents, documents, refresh ------------------------------------
+
+@dataclass
+class ChildrenSummary:
+    """A batch parent's active children: how many are in each status, and their chunks."""
+
+    statuses: dict[SourceStatus, int] = field(default_factory=dict)
+    chunks: int = 0
+    first_error: str | None = None
+
+
+def children_summaries(scope: TenantScope, parent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ChildrenSummary]:
+    """parent id -> its children's statuses and chunks, in one GROUP BY for a page of parents."""
+    ids = list(parent_ids)
+    if not ids:
+        return {}
+    stmt = (select(Source.parent_id, Source.status, func.count(Source.id), func.sum(Source.chunks_total),
+                   func.min(Source.last_error))
+            .where(Source.tenant_id == scope.tenant_id, Source.parent_id.in_(ids), Source.is_active.is_(True))
+            .group_by(Source.parent_id, Source.status))
+    out: dict[uuid.UUID, ChildrenSummary] = {}
+    for parent_id, status, count, chunks, error in scope.execute(stmt).all():
+        summary = out.setdefault(parent_id, ChildrenSummary())
+        summary.statuses[SourceStatus(status)] = int(count)
+        summary.chunks += int(chunks or 0)
+        if SourceStatus(status) is SourceStatus.failed and error:
+            summary.first_error = error
+    return out
+
+
+def version_hashes(scope: TenantScope, source_id: uuid.UUID, version: int) -> list[str]:
+    """The content hashes of a version's documents, in document order (a refresh compares them)."""
+    stmt = (select(Document.content_sha256).where(*_version_rows(scope, Document, source_id, version=version))
+            .order_by(Document.position))
+    return list(scope.scalars(stmt))
+
+
+def documents_page(scope: TenantScope, source_id: uuid.UUID, version: int | None, *, limit: int,
+                   cursor: str | None) -> PageResult[Document]:
+    """The visible version's documents in source order (position), keyset-paged by position: the
+    cursor is the last position seen (none before the first ready version)."""
+    if version is None:
+        return PageResult([], None)
+    after = -1
+    if cursor:
+        try:
+            after = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().removeprefix("p:"))
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise InvalidInput("cursor", "malformed cursor; pass the X-Next-Cursor of a previous page") from None
+    stmt = (select(Document).where(*_version_rows(scope, Document, source_id, version=version),
+                                   Document.position > after)
+            .order_by(Document.position).limit(limit + 1))
+    rows = list(scope.scalars(stmt))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = base64.urlsafe_b64encode(f"p:{rows[-1].position}".encode()).decode().rstrip("=")
+    return PageResult(rows, next_cursor)

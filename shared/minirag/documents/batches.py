@@ -11,6 +11,7 @@ import re
 import stat
 import zipfile
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from minirag.documents.archives import ZipLimits, check_zip_container, open_zip
 from minirag.documents.convert import convert_document
@@ -25,7 +26,11 @@ from minirag.documents.sections import ExtractedDocument, Section
 from minirag.errors import PermanentIngestError
 from minirag.storable import MAX_METADATA_DEPTH, json_depth, unstorable_strings
 
-__all__ = ["count_jsonl", "iter_jsonl_documents", "iter_zip_documents", "plan_zip", "zip_members"]
+__all__ = ["MAX_SKIPPED_REPORTED", "count_jsonl", "iter_jsonl_documents", "iter_zip_documents", "plan_jsonl",
+           "plan_zip", "zip_members"]
+
+#: Skipped lines or members reported on a source (the first ones; the count of documents says the rest).
+MAX_SKIPPED_REPORTED = 100
 
 # Archive junk skipped silently (everything else unsupported is reported in warnings).
 _JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
@@ -103,33 +108,64 @@ def _parse_jsonl_line(number: int, raw: bytes) -> ExtractedDocument:
     )
 
 
+def _jsonl_records(
+    data: bytes | bytearray | memoryview | Iterable[bytes],
+) -> Iterator[tuple[int, ExtractedDocument | PermanentIngestError]]:
+    """(line number, document or why the line is refused) for every non-blank line."""
+    for number, raw in _iter_lines(data):
+        if not raw.strip():
+            continue
+        try:
+            yield number, _parse_jsonl_line(number, raw)
+        except PermanentIngestError as exc:
+            yield number, exc
+
+
 def iter_jsonl_documents(
     data: bytes | bytearray | memoryview | Iterable[bytes],
     *,
     start: int = 0,
     stop: int | None = None,
 ) -> Iterator[ExtractedDocument]:
-    """One document per non-blank line (`id` or BEIR `_id`, `title`, `text`, optional `metadata`).
+    """One document per valid non-blank line (`id` or BEIR `_id`, `title`, `text`, optional `metadata`).
 
     `data` may be the whole file or any iterable of byte lines (a file object, an S3 body's
-    `iter_lines()`), so a large batch never needs to be parsed at once. Lines outside
-    `[start, stop)` (counted over non-blank lines) are skipped without JSON parsing. A bad line
-    raises, naming its line number.
+    `iter_lines()`), so a large batch never needs to be parsed at once. The index space counts
+    valid lines only (bad ones are skipped, and reported by `plan_jsonl`), so `[start, stop)`
+    slices agree with the plan's count. Every line is parsed: that is what tells a bad one.
     """
     index = -1
-    for number, raw in _iter_lines(data):
-        if not raw.strip():
+    for _, record in _jsonl_records(data):
+        if isinstance(record, PermanentIngestError):
             continue
         index += 1
         if index < start:
             continue
         if stop is not None and index >= stop:
             return
-        yield _parse_jsonl_line(number, raw)
+        yield record
+
+
+def plan_jsonl(data: bytes, *, max_reported: int = MAX_SKIPPED_REPORTED) -> tuple[int, list[dict[str, Any]]]:
+    """(valid documents, the bad lines as {"line", "reason"}, at most `max_reported` of them). One bad
+    line no longer fails the source; a file without any valid line does, naming its first bad line."""
+    count, bad, first, total_bad = 0, [], None, 0
+    for number, record in _jsonl_records(data):
+        if isinstance(record, PermanentIngestError):
+            total_bad += 1
+            first = first or record
+            if len(bad) < max_reported:
+                bad.append({"line": number, "reason": record.message[len(f"line {number}: "):]})
+        else:
+            count += 1
+    if count == 0 and first is not None:
+        more = f" (and {total_bad - 1} more bad lines)" if total_bad > 1 else ""
+        raise PermanentIngestError(f"{first.message}{more}", details=bad)
+    return count, bad
 
 
 def count_jsonl(data: bytes) -> int:
-    return sum(1 for _, raw in _iter_lines(data) if raw.strip())
+    return plan_jsonl(data)[0]
 
 
 # --------------------------------------------------------------------------- zip
@@ -146,8 +182,8 @@ def _unsafe_name(name: str) -> bool:
 
 
 def zip_members(zf: zipfile.ZipFile, limits: ZipLimits,
-                uploaded: int | None = None) -> tuple[list[tuple[zipfile.ZipInfo, str]], list[str]]:
-    """Supported members (the batch index space) and warnings about the skipped ones. Refuses zip
+                uploaded: int | None = None) -> tuple[list[tuple[zipfile.ZipInfo, str]], list[dict[str, str]]]:
+    """Supported members (the batch index space) and the skipped ones ({"member", "reason"}). Refuses zip
     bombs (also by expansion ratio, given the `uploaded` size), unsafe paths and archives without
     a supported member."""
     infos = zf.infolist()
@@ -161,24 +197,24 @@ def zip_members(zf: zipfile.ZipFile, limits: ZipLimits,
     if uploaded is not None:
         limits.check_ratio(unpacked, uploaded, "zip")
     members: list[tuple[zipfile.ZipInfo, str]] = []
-    warnings: list[str] = []
+    skipped: list[dict[str, str]] = []
     seen: set[str] = set()
     for info in infos:
         if _unsafe_name(info.filename):
             raise PermanentIngestError(f"the archive contains an unsafe path '{info.filename[:200]}'")
         path = info.filename.replace("\\", "/")
-        kind, skipped = _member_kind(info, path, limits)
+        kind, why = _member_kind(info, path, limits)
         if kind is not None and path in seen:
-            kind, skipped = None, "duplicate name in the archive"
+            kind, why = None, "duplicate name in the archive"
         if kind is None:
-            if skipped:
-                warnings.append(f"skipped '{path}': {skipped}")
+            if why:
+                skipped.append({"member": path, "reason": why})
             continue
         seen.add(path)
         members.append((info, kind))
     if not members:
         raise PermanentIngestError(f"the archive contains no supported files; supported: {SUPPORTED_LIST}")
-    return members, warnings
+    return members, skipped
 
 
 def _member_kind(info: zipfile.ZipInfo, path: str, limits: ZipLimits) -> tuple[str | None, str]:
@@ -226,11 +262,11 @@ def _extract_zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, l
     return doc
 
 
-def plan_zip(data: bytes, limits: ZipLimits) -> tuple[int, list[str]]:
-    """How many documents the archive holds, and what was skipped (nothing is inflated)."""
+def plan_zip(data: bytes, limits: ZipLimits) -> tuple[int, list[dict[str, str]]]:
+    """How many documents the archive holds, and the members skipped and why (nothing is inflated)."""
     with open_zip(data, "zip") as zf:
-        members, warnings = zip_members(zf, limits, len(data))
-    return len(members), warnings
+        members, skipped = zip_members(zf, limits, len(data))
+    return len(members), skipped[:MAX_SKIPPED_REPORTED]
 
 
 def iter_zip_documents(data: bytes, *, start: int, stop: int | None, limits: ZipLimits) -> Iterator[ExtractedDocument]:

@@ -12,12 +12,13 @@ library exception text never reaches the message (it stays on `__cause__` for lo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from minirag.documents.archives import DEFAULT_ZIP_LIMITS, ZipLimits, check_zip_container
 from minirag.documents.batches import (
-    count_jsonl,
     iter_jsonl_documents,
     iter_zip_documents,
+    plan_jsonl,
     plan_zip,
 )
 from minirag.documents.convert import convert_document
@@ -33,23 +34,32 @@ class BatchPlan:
 
     kind: str
     count: int
-    warnings: list[str] = field(default_factory=list)
+    #: What the index space leaves out, and why: {"line", "reason"} (JSON Lines) or {"member", "reason"} (zip).
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """The skipped input as sentences (kept in the source's `metadata.ingest_warnings`)."""
+        return [f"skipped line {s['line']}: {s['reason']}" if "line" in s else f"skipped '{s['member']}': {s['reason']}"
+                for s in self.skipped]
 
 
 def plan_batch(
     data: bytes, *, filename: str | None = None, content_type: str | None = None,
     zip_limits: ZipLimits = DEFAULT_ZIP_LIMITS,
 ) -> BatchPlan:
-    """Kind, document count and skipped-member warnings, cheaply (no document is parsed).
+    """Kind, document count and the skipped lines or members, cheaply (no zip member is inflated;
+    JSON Lines are parsed, as that is what tells a bad line).
 
     Also the place where unsupported types, zip bombs, unsafe paths and archives without
     supported files are refused, so a fan-out fails fast before any worker runs."""
     kind = detect_kind(data, filename=filename, content_type=content_type)
     if kind == "jsonl":
-        return BatchPlan(kind, count_jsonl(data))
+        count, bad_lines = plan_jsonl(data)
+        return BatchPlan(kind, count, bad_lines)
     if kind == "zip":
-        count, warnings = plan_zip(data, zip_limits)
-        return BatchPlan(kind, count, warnings)
+        count, skipped = plan_zip(data, zip_limits)
+        return BatchPlan(kind, count, skipped)
     return BatchPlan(kind, 1)
 
 

@@ -191,7 +191,7 @@ def build_local_app(template: Template, settings: Settings) -> Starlette:
             return _error(404, "not_found", "route not found")
         route, path_parameters = matched
         try:
-            body = await read_body(request.headers, request.receive, settings.max_request_bytes)
+            body = await read_body(request.headers, request.receive, settings.max_body_bytes_for(path))
         except _BodyTooLarge as exc:
             return _too_large(exc)
         if body is None:

@@ -147,7 +147,7 @@ def citation_dict(number: int, chunk: RetrievedChunk) -> dict[str, Any]:
     return {
         "index": number, "source_id": chunk.source_id, "document_id": chunk.document_id,
         "chunk_id": chunk.chunk_id, "title": chunk.title, "filename": chunk.filename,
-        "external_id": chunk.external_id,
+        "external_id": chunk.external_id, "metadata": chunk.metadata or {},
         "heading": chunk.heading, "page": chunk.page, "snippet": snippet,
         "score": round(chunk.relevance if chunk.relevance is not None else chunk.score, 6),
     }

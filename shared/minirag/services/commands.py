@@ -118,6 +118,7 @@ class CreateSource:
     content_type: str | None = None  # upload sources; None: from the extension
     metadata: dict[str, Any] | None = None
     description: str | None = None
+    refresh_schedule: Literal["none", "hourly", "daily", "weekly"] = "none"  # url sources
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class UpdateSource(_Changes):
     metadata: dict[str, Any] | None | Unset = UNSET
     description: str | None | Unset = UNSET
     is_active: bool | Unset = UNSET  # False: deactivate (as DELETE); True: reactivate (then ingest again)
+    refresh_schedule: Literal["none", "hourly", "daily", "weekly"] | Unset = UNSET
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,46 @@ class ListSources:
     bot_profile_id: uuid.UUID | None = None
     status: Literal["pending", "queued", "processing", "ready", "error"] | None = None
     include_inactive: bool = False
+    include_children: bool = False  # batch children are listed under their parent unless asked for
+
+
+@dataclass(frozen=True)
+class UploadSource:
+    """A file sent in the request itself (multipart), stored like a presigned upload would be."""
+
+    bot_profile_id: uuid.UUID
+    name: str
+    filename: str
+    data: bytes
+    content_type: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BatchChild:
+    name: str
+    url: str | None = None
+    content: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CreateBatch:
+    """A batch: a parent source (a container, no content of its own) and its children, created as one."""
+
+    bot_profile_id: uuid.UUID
+    name: str
+    source_type: Literal["text", "url"]
+    children: tuple[BatchChild, ...]
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ListPage:
+    limit: int
+    cursor: str | None = None
 
 
 # -- chat -----------------------------------------------------------------------------------------

@@ -157,6 +157,7 @@ class SlicePipeline:
                     "document_id": str(doc_id), "chunk_id": pid, "version": version,
                     "position": chunk.index, "text": chunk.text, "title": doc.title, "filename": doc.filename,
                     "external_id": doc.external_id, "heading": chunk.heading, "page": chunk.page,
+                    "metadata": doc.metadata or {},
                 }))
         store.upsert(points)
 
@@ -244,6 +245,8 @@ class SlicePipeline:
         if finished:
             source.status = SourceStatus.ready
             source.ready_version = version
+            source.document_count = source.documents_done  # of the visible version
+            source.content_sha256 = source.planned_sha256  # what a refresh compares with
             source.finished_at = utcnow()
             source.last_error = None  # a retried attempt's note is history now
         return finished

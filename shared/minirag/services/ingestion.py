@@ -35,8 +35,9 @@ row alone and `batches_done` can be counted from the document rows.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minirag.db import source_rows
 from minirag.db.base import utcnow
@@ -61,6 +62,9 @@ from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import Settings
 from minirag.storage.uploads import UploadStorage
 from minirag.vectorstore.indexes import VectorIndexes
+
+if TYPE_CHECKING:
+    from minirag.documents.extract import BatchPlan
 
 __all__ = ["IngestionService", "citation_title", "document_id", "plan_slices", "slice_size"]
 
@@ -141,13 +145,16 @@ class IngestionService:
         from minirag.documents.extract import plan_batch
 
         content = self._read(source)
+        digest = hashlib.sha256(content.data).hexdigest()
+        if self._unchanged(source, message.version, digest):
+            return
         plan = plan_batch(content.data, filename=content.filename, content_type=content.content_type,
                           zip_limits=self._slices.zip_limits())
         if plan.count == 0:
             raise PermanentIngestError("the source contains no documents")
         slices = plan_slices(plan.count, self._settings.ingest_batch_documents)
         rows = self._measure(source, bot, content, plan.count, keep=len(slices) == 1)
-        if not self._set_totals(source.id, message.version, plan.count, len(slices), plan.warnings):
+        if not self._set_totals(source.id, message.version, plan.count, len(slices), plan, digest):
             return  # superseded, deactivated or failed meanwhile
         if len(slices) == 1:
             self._process_batch(source, bot, message.version, 0, plan.count, rows=rows)
@@ -188,17 +195,39 @@ class IngestionService:
                     kept.append(row)
         return kept
 
+    def _unchanged(self, source: Source, version: int, digest: str) -> bool:
+        """A scheduled refresh that fetched the bytes the served version was built from: that version
+        stays (no extraction, no embedding), the source is ready again with its counts."""
+        if source.refresh_version != version or source.ready_version is None or source.content_sha256 != digest:
+            return False
+        with self._scope.write():
+            row = source_rows.lock_source(self._scope, source.id)
+            if row is None or row.version != version or not row.is_active or row.status not in IN_PROGRESS:
+                return True  # superseded meanwhile: nothing to do
+            assert row.ready_version is not None
+            row.documents_done, row.chunks_total = source_rows.version_progress(self._scope, row.id, row.ready_version)
+            row.documents_total = row.documents_done
+            row.status = SourceStatus.ready
+            row.finished_at = utcnow()
+        logger.info("refresh found the content unchanged; the served version is kept",
+                    extra={"source_id": str(source.id), "version": row.ready_version})
+        if self._events is not None:
+            self._events.source_finished(self._scope, source.id)
+        return True
+
     def _set_totals(self, source_id: uuid.UUID, version: int, documents: int, batches: int,
-                    warnings: list[str]) -> bool:
+                    plan: BatchPlan, digest: str) -> bool:
         with self._scope.write():
             source = source_rows.lock_source(self._scope, source_id)
             if source is None or source.version != version or not source.is_active or source.status not in IN_PROGRESS:
                 return False
             source.documents_total = documents
             source.batches_total = batches
+            source.planned_sha256 = digest
+            source.skipped = plan.skipped or None  # bad JSON Lines lines, skipped zip members
             metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != "ingest_warnings"}
-            if warnings:
-                metadata["ingest_warnings"] = warnings[:100]
+            if plan.warnings:
+                metadata["ingest_warnings"] = plan.warnings[:100]
             if metadata != (source.metadata_ or {}):
                 source.metadata_ = metadata
         return True

@@ -10,7 +10,7 @@ because fused RRF scores only say how a chunk ranks, not whether it is relevant 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol
 
 from minirag.db import source_rows
@@ -40,6 +40,7 @@ class RetrievedChunk:
     relevance: float | None
     rank: int
     filename: str | None = None  # the uploaded file's (or zip member's) name
+    metadata: dict[str, Any] = field(default_factory=dict)  # the document's own (a JSON Lines line's `metadata`)
 
 
 class RetrievalBot(Protocol):
@@ -131,6 +132,7 @@ class RetrievalService:
                 title=payload.get("title"), external_id=payload.get("external_id"),
                 heading=payload.get("heading"), page=payload.get("page"), score=hit.score,
                 relevance=relevance, rank=len(results) + 1, filename=payload.get("filename"),
+                metadata=payload.get("metadata") or {},
             ))
             if len(results) == top_k:
                 break

@@ -11,9 +11,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from minirag.db import quota_rows
+from minirag.db import quota_rows, source_rows
 from minirag.db.base import utcnow
-from minirag.db.models import BotProfile, Source, SourceStatus, SourceType
+from minirag.db.models import BotProfile, Document, Source, SourceStatus, SourceType
 from minirag.db.scope import PageResult, TenantScope
 from minirag.documents.formats import SUPPORTED_LIST, file_extension, upload_content_type
 from minirag.errors import (
@@ -28,7 +28,7 @@ from minirag.observability import logger
 from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
 from minirag.services.bot_refs import require_active_bot
-from minirag.services.commands import CreateSource, ListSources, UpdateSource
+from minirag.services.commands import CreateSource, ListPage, ListSources, UpdateSource, UploadSource
 from minirag.services.quotas import tenant_quota
 from minirag.settings import Settings
 from minirag.storage.uploads import PresignedUpload, UploadStorage, object_key
@@ -47,6 +47,11 @@ def public_status(status: SourceStatus) -> str:
 def stored_status(name: str) -> SourceStatus:
     """An API status name (a list filter) as stored."""
     return _STORED_STATUS.get(name) or SourceStatus(name)
+
+
+def source_inactive() -> Conflict:
+    return Conflict('the source is deactivated; reactivate it with PATCH {"is_active": true} first',
+                    code="source_inactive", details=field_details("id", "deactivated"))
 
 
 @dataclass
@@ -72,6 +77,8 @@ class SourceService:
 
     def create(self, command: CreateSource) -> tuple[Source, PresignedUpload | None]:
         self._check_url(command.url)
+        if command.refresh_schedule != "none" and command.source_type != "url":
+            raise InvalidInput("refresh_schedule", "only url sources can be refreshed on a schedule")
         with self._scope.write():
             # The body refers to a bot: missing or another tenant's is a 422 naming the field.
             require_active_bot(self._scope, command.bot_profile_id, missing_is_invalid=True)
@@ -81,7 +88,7 @@ class SourceService:
                 id=uuid.uuid4(), bot_profile_id=command.bot_profile_id, name=command.name,
                 description=command.description,
                 source_type=SourceType(command.source_type), metadata_=command.metadata or {},
-                status=SourceStatus.pending,
+                status=SourceStatus.pending, refresh_schedule=command.refresh_schedule,
             )
             upload = None
             if source.source_type is SourceType.text:
@@ -103,9 +110,55 @@ class SourceService:
             self._scope.add(source)
         return source, upload
 
+    def upload(self, command: UploadSource) -> Source:
+        """A file sent in the request itself (multipart): stored under the source's object key, as a
+        presigned PUT would store it, so ingest reads both alike. Checked (bot, quota) before the file
+        is stored and again when the row is written; a file whose row is refused is removed."""
+        limit = self._settings.upload_direct_max_bytes
+        if len(command.data) > limit:
+            raise PayloadTooLarge(f"the file exceeds {limit} bytes, the direct upload limit; create an upload "
+                                  "source (POST /v1/sources) and PUT the file to its presigned URL instead",
+                                  details=field_details("file", f"larger than {limit} bytes"))
+        if not command.data:
+            raise InvalidInput("file", "the file is empty")
+        content_type = upload_content_type(command.filename)
+        if content_type is None:
+            shown = file_extension(command.filename) or command.filename
+            raise InvalidInput("file", f"Unsupported file type '{shown}'; supported: {SUPPORTED_LIST}")
+        source_id = uuid.uuid4()
+        key = object_key(self._scope.tenant_id, source_id, command.filename)
+
+        def checks() -> None:
+            require_active_bot(self._scope, command.bot_profile_id, missing_is_invalid=True)  # 422, as create
+            tenant_quota(self._scope, self._settings, lock=True).require_count_below(
+                "sources", quota_rows.active_sources(self._scope))
+
+        with self._scope.read():
+            checks()
+        self._storage.put(key, command.data, content_type)
+        try:
+            with self._scope.write():
+                checks()
+                source = self._scope.add(Source(
+                    id=source_id, bot_profile_id=command.bot_profile_id, name=command.name,
+                    source_type=SourceType.upload, metadata_=command.metadata or {}, status=SourceStatus.pending,
+                    filename=command.filename, content_type=content_type, object_key=key,
+                    file_size=len(command.data)))
+        except Exception:
+            self._storage.delete(key)
+            raise
+        return source
+
     def get(self, source_id: uuid.UUID) -> Source:
         with self._scope.read():
             return self._get(source_id)
+
+    def documents(self, source_id: uuid.UUID, query: ListPage) -> PageResult[Document]:
+        """The documents of the version retrieval serves (title, external id, metadata, chunk count)."""
+        with self._scope.read():
+            source = self._get(source_id)
+            return source_rows.documents_page(self._scope, source.id, source.ready_version, limit=query.limit,
+                                              cursor=query.cursor)
 
     def _get(self, source_id: uuid.UUID, *, for_update: bool = False) -> Source:
         """Active or deactivated: deactivation is visible (`is_active: false`) and reversible."""
@@ -114,8 +167,7 @@ class SourceService:
     def _get_active(self, source_id: uuid.UUID) -> Source:
         source = self._get(source_id)
         if not source.is_active:
-            raise Conflict('the source is deactivated; reactivate it with PATCH {"is_active": true} first',
-                           code="source_inactive", details=field_details("id", "deactivated"))
+            raise source_inactive()
         return source
 
     def list(self, query: ListSources) -> PageResult[Source]:
@@ -124,6 +176,8 @@ class SourceService:
             filters["bot_profile_id"] = query.bot_profile_id
         if query.status is not None:
             filters["status"] = stored_status(query.status)
+        if not query.include_children:
+            filters["parent_id"] = None  # batch children are listed under their parent
         with self._scope.read():
             return self._scope.page(Source, limit=query.limit, cursor=query.cursor,
                                     active_only=not query.include_inactive, **filters)
@@ -133,18 +187,26 @@ class SourceService:
         active = changes.pop("is_active", None)
         self._check_url(changes.get("url"))
         message = None
-        purge = False
+        purge: Sequence[Source] = ()
         with self._scope.write():
             source = self._get(source_id)
             if active is True and not source.is_active:
                 message = self._reactivate(source)
+                if source.children_count:  # a batch comes back as a whole
+                    for child in self._scope.all(Source, parent_id=source.id, is_active=False):
+                        self._reactivate(child)
+                    message = (f"reactivated with its children; ingest them again to serve them "
+                               f"(POST /v1/sources/{source.id}/ingest-children)")
             elif active is False and source.is_active:
-                self._deactivate(source)
-                purge = True
+                purge = [source, *self._active_children(source)]
+                for gone in purge:
+                    self._deactivate(gone)
             self._apply(source, changes)
-        if purge:
-            self.publish_purge([source])
+        self.publish_purge(purge)
         return SourceChanged(source, message)
+
+    def _active_children(self, source: Source) -> Sequence[Source]:
+        return self._scope.all(Source, active_only=True, parent_id=source.id) if source.children_count else ()
 
     def _apply(self, source: Source, changes: dict[str, Any]) -> None:
         if "description" in changes:
@@ -153,11 +215,17 @@ class SourceService:
             if source.source_type is not SourceType.text:
                 raise InvalidInput("content", "only text sources have content")
             self._check_text(changes["content"])
+            source.stale = source.stale or source.content != changes["content"]
             source.content = changes["content"]
         if "url" in changes:
             if source.source_type is not SourceType.url:
                 raise InvalidInput("url", "only url sources have a url")
+            source.stale = source.stale or source.url != changes["url"]
             source.url = changes["url"]
+        if "refresh_schedule" in changes:
+            if source.source_type is not SourceType.url:
+                raise InvalidInput("refresh_schedule", "only url sources can be refreshed on a schedule")
+            source.refresh_schedule = changes["refresh_schedule"]
         if "name" in changes:
             source.name = changes["name"]
         if "metadata" in changes:
@@ -185,7 +253,7 @@ class SourceService:
                     f"(POST /v1/sources/{source.id}/upload-url), then ingest it (POST /v1/sources/{source.id}/ingest)")
         return f"reactivated; ingest it again to serve it (POST /v1/sources/{source.id}/ingest)"
 
-    def _check_url(self, url: str | None) -> None:
+    def _check_url(self, url: str | None, *, field: str = "url") -> None:
         """A URL the fetcher's SSRF guard refuses whatever happens (no such host, a private or loopback
         address unless URL_FETCH_ALLOW_PRIVATE) is a 422 naming `url` now, not a failed ingest later.
         A temporary DNS failure passes: the ingest retries it. Runs before any transaction opens (DNS)."""
@@ -196,9 +264,12 @@ class SourceService:
         try:
             vet_url(url, allow_private=self._settings.url_fetch_allow_private)
         except PermanentIngestError as exc:
-            raise InvalidInput("url", exc.message) from None
+            raise InvalidInput(field, exc.message) from None
         except UpstreamUnavailable:
             pass
+
+    check_url = _check_url  # the batch service vets each child's URL the same way
+    check_text = _check_text
 
     def upload_url(self, source_id: uuid.UUID) -> tuple[Source, PresignedUpload]:
         """A fresh presigned PUT for an upload source (the first one may have expired)."""
@@ -208,11 +279,15 @@ class SourceService:
             raise InvalidInput("id", "only upload sources take a file upload")
         return source, self._storage.presign_put(source.object_key, source.content_type or "application/octet-stream")
 
-    def request_ingest(self, source_id: uuid.UUID) -> Source:
+    def request_ingest(self, source_id: uuid.UUID, *, refresh: bool = False) -> Source:
         """Mark the source `queued` under a new version, commit, then publish. A worker only writes
-        for the version it was sent, so a newer request supersedes an older one in flight."""
+        for the version it was sent, so a newer request supersedes an older one in flight. A
+        `refresh` (the schedule) lets the worker keep the served version when the bytes are unchanged."""
         with self._scope.write():
             source = self._get_active(source_id)
+            if source.children_count:
+                raise InvalidInput("id", "a batch parent has no content of its own; "
+                                         "POST /v1/sources/{id}/ingest-children ingests its children")
             require_active_bot(self._scope, source.bot_profile_id)
             # Refused while the tenant is already at a limit (the worker checks what the source adds);
             # this source's own chunks do not count: a re-ingest replaces them.
@@ -240,6 +315,11 @@ class SourceService:
             source.last_error = None
             source.documents_done = source.documents_total = source.chunks_total = 0
             source.batches_done = source.batches_total = 0
+            source.stale = False
+            source.skipped = None
+            source.refresh_version = source.version if refresh else None
+            if refresh:
+                source.last_refreshed_at = now
         message = IngestMessage(tenant_id=self._scope.tenant_id, source_id=source.id, version=source.version)
         try:
             self._publisher.publish([message])
@@ -260,7 +340,10 @@ class SourceService:
             if not source.is_active:
                 return
             self._deactivate(source)
-        self.publish_purge([source])
+            children = self._active_children(source)
+            for child in children:  # a batch goes as a whole
+                self._deactivate(child)
+        self.publish_purge([source, *children])
 
     def deactivate_for_bot(self, bot: BotProfile) -> Sequence[Source]:
         """Deactivate every active source of a bot (inside the caller's write)."""

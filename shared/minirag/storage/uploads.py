@@ -35,6 +35,9 @@ class UploadStorage(Protocol):
     def size(self, key: str) -> int | None: ...
     def read(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Store a file sent in the request itself (a direct upload), where a presigned PUT would."""
+        ...
     def check(self) -> None:
         """The health check's probe: raises when uploads cannot be stored."""
         ...
@@ -91,6 +94,9 @@ class LocalUploadStorage:
         tmp.write_bytes(data)
         tmp.replace(path)
 
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.write(key, data)
+
     def size(self, key: str) -> int | None:
         path = self._path(key)
         return path.stat().st_size if path.exists() else None
@@ -131,6 +137,12 @@ class S3UploadStorage:
             raise UpstreamUnavailable("could not create an upload URL; try again") from exc
         expires_at = datetime.fromtimestamp(time.time() + self._ttl, timezone.utc)
         return PresignedUpload("PUT", url, {"Content-Type": content_type}, expires_at, self._max_bytes)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        try:
+            self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+        except Exception as exc:
+            raise UpstreamUnavailable("upload storage is unavailable; try again") from exc
 
     def size(self, key: str) -> int | None:
         from botocore.exceptions import ClientError

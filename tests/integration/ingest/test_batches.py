@@ -119,16 +119,20 @@ def test_ingest_zip_makes_one_document_per_supported_member(api, tenant_a, bot, 
         ("manual.pdf", "manual.pdf", "manual.pdf")]
     # And the skipped member is reported on the source
     assert ready["metadata"]["ingest_warnings"] == ["skipped 'image.bmp': unsupported file type '.bmp'"]
+    assert ready["skipped"] == [{"line": None, "member": "image.bmp", "reason": "unsupported file type '.bmp'"}]
+    assert ready["document_count"] == 3
     # And hits carry the member's path and file name
     hit = retrieve(api, tenant_a, bot["id"], "warranty three years", mode="sparse", top_k=1)[0]
     assert (hit["external_id"], hit["title"], hit["page"]) == ("manual.pdf", "manual.pdf", 1)
 
 
-def test_ingest_jsonl_with_bad_line_fails_once_naming_the_line(api, tenant_a, bot, batch_documents, ingest_worker):
-    # Given a JSON Lines upload whose 7th line is not JSON, three documents per batch
+def test_ingest_jsonl_with_bad_lines_keeps_the_good_documents_and_reports_the_bad_lines(
+        api, tenant_a, bot, batch_documents, ingest_worker):
+    # Given a JSON Lines upload of 9 lines whose 3rd is not JSON and 7th has no text, three documents per batch
     batch_documents(3)
     lines = _jsonl(9).decode().splitlines()
-    lines[6] = "{not json"
+    lines[2] = "{not json"
+    lines[6] = json.dumps({"id": "empty"})
     created = create_upload_source(api, tenant_a, bot["id"], "broken.jsonl")
     put_upload(api, created["upload"], ("\n".join(lines) + "\n").encode())
 
@@ -136,13 +140,35 @@ def test_ingest_jsonl_with_bad_line_fails_once_naming_the_line(api, tenant_a, bo
     request_ingest(api, tenant_a, created["id"])
     ingest_worker.drain()
 
-    # Then the source failed with the line named, no message was retried, nothing stays indexed
+    # Then the source is ready with the 7 good documents, and says which lines it skipped and why
+    ready = get_source(api, tenant_a, created["id"])
+    assert_consistent(tenant_a, ready)
+    assert ready["document_count"] == 7 and ready["progress"]["batches_total"] == 3
+    assert [(s["line"], s["reason"].split(" (")[0]) for s in ready["skipped"]] == [
+        (3, "invalid JSON"), (7, "'text' is missing or empty")]
+    assert [d.external_id for d in documents(tenant_a, created["id"])] == [
+        f"doc-{i}" for i in (0, 1, 3, 4, 5, 7, 8)]
+    assert get_embedded_queue().dead_letters == []
+    # And a good line's document is served, with its metadata
+    hit = retrieve(api, tenant_a, bot["id"], "topic8", mode="sparse", top_k=1)[0]
+    assert (hit["external_id"], hit["metadata"]) == ("doc-8", {"n": 8, "lang": "en"})
+
+
+def test_ingest_jsonl_without_a_valid_line_fails_naming_the_lines(api, tenant_a, bot, ingest_worker):
+    # Given a JSON Lines upload where no line is a valid document
+    created = create_upload_source(api, tenant_a, bot["id"], "all-bad.jsonl")
+    put_upload(api, created["upload"], b'{not json\n[1, 2]\n')
+
+    # When it is ingested
+    request_ingest(api, tenant_a, created["id"])
+    ingest_worker.drain()
+
+    # Then the source failed naming the first bad line, with nothing left behind
     failed = get_source(api, tenant_a, created["id"])
     assert failed["status"] == "error"
-    assert failed["last_error"].startswith("line 7: invalid JSON")
-    assert get_embedded_queue().dead_letters == []
+    assert failed["last_error"].startswith("line 1: invalid JSON")
+    assert failed["last_error"].endswith("(and 1 more bad lines)")
     assert documents(tenant_a, created["id"]) == []
-    assert retrieve(api, tenant_a, bot["id"], "topic1", mode="sparse") == []
 
 
 def test_ingest_long_titles_and_ids_within_column_limits(api, tenant_a, bot, ingest_worker):

@@ -89,19 +89,19 @@ def test_ingest_pdf_and_markdown_with_nul_in_title_and_heading_are_ready(api, te
     assert hit["heading"] == "Guide > Install"
 
 
-def test_ingest_jsonl_with_unpaired_surrogate_fails_at_once_naming_the_line(api, tenant_a, bot, ingest_worker):
+def test_ingest_jsonl_with_unpaired_surrogate_skips_the_line_naming_it(api, tenant_a, bot, ingest_worker):
     # Given JSON Lines whose second record has an unpaired surrogate escape in its text
     lines = [json.dumps({"id": "ok", "text": "Fine text."}), '{"id": "bad", "text": "broken \\ud800 text"}']
 
     # When it is ingested
-    failed = _ingest_upload(api, tenant_a, bot, "docs.jsonl", ("\n".join(lines) + "\n").encode(), ingest_worker)
+    ready = _ingest_upload(api, tenant_a, bot, "docs.jsonl", ("\n".join(lines) + "\n").encode(), ingest_worker)
 
-    # Then it failed on the first receive, naming the line and the field, with nothing left behind
-    assert failed["status"] == "error"
-    assert failed["last_error"].startswith("line 2: 'text'") and "surrogate" in failed["last_error"]
-    assert "provider" not in failed["last_error"] and "attempt" not in failed["last_error"]
+    # Then the good line is ingested on the first receive and the bad one is reported by line and field
+    assert ready["status"] == "ready"
+    assert [s["line"] for s in ready["skipped"]] == [2]
+    assert ready["skipped"][0]["reason"].startswith("'text'") and "surrogate" in ready["skipped"][0]["reason"]
     assert get_embedded_queue().dead_letters == []
-    assert documents(tenant_a, failed["id"]) == []
+    assert [d.external_id for d in documents(tenant_a, ready["id"])] == ["ok"]
 
 
 def test_ingest_jsonl_with_metadata_nested_too_deep_fails_naming_the_line(api, tenant_a, bot, ingest_worker):

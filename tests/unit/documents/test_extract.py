@@ -341,12 +341,35 @@ def test_jsonl_documents() -> None:
         (b'{"text": "caf\xe9"}', "not valid UTF-8"),
     ],
 )
-def test_jsonl_bad_line_names_line_number(line: bytes, reason: str) -> None:
-    data = b'{"text": "ok"}\n\n' + line + b"\n"
+def test_jsonl_bad_line_is_skipped_and_reported_with_its_number(line: bytes, reason: str) -> None:
+    data = b'{"text": "ok"}\n\n' + line + b"\n" + b'{"text": "also ok"}\n'
+    # The good lines are the documents (the bad one is not in the index space)...
+    assert [d.text for d in extract_batch(data, filename="x.jsonl")] == ["ok", "also ok"]
+    assert [d.text for d in extract_batch(data, filename="x.jsonl", start=1, stop=2)] == ["also ok"]
+    # ...and the plan counts them and reports the bad line by number and reason
+    plan = plan_batch(data, filename="x.jsonl")
+    assert plan.count == 2
+    assert [s["line"] for s in plan.skipped] == [3] and reason in plan.skipped[0]["reason"]
+    assert plan.warnings == [f"skipped line 3: {plan.skipped[0]['reason']}"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [(b"{not json", "invalid JSON"), (b'{"id": "x"}', "'text' is missing or empty")],
+)
+def test_jsonl_without_any_valid_line_fails_naming_the_first_bad_line(line: bytes, reason: str) -> None:
+    data = b"\n" + line + b"\n" + b"[1]\n"
     with pytest.raises(PermanentIngestError) as info:
-        list(extract_batch(data, filename="x.jsonl"))
-    assert info.value.message.startswith("line 3: ") and reason in info.value.message
-    assert info.value.details == [{"line": 3, "reason": info.value.message[len("line 3: "):]}]
+        plan_batch(data, filename="x.jsonl")
+    assert info.value.message.startswith("line 2: ") and reason in info.value.message
+    assert info.value.message.endswith("(and 1 more bad lines)")
+    assert [d["line"] for d in info.value.details] == [2, 3]
+
+
+def test_jsonl_reports_at_most_the_first_hundred_bad_lines() -> None:
+    data = b"".join(b"{bad\n" for _ in range(150)) + b'{"text": "ok"}\n'
+    plan = plan_batch(data, filename="x.jsonl")
+    assert plan.count == 1 and len(plan.skipped) == 100 and plan.skipped[-1]["line"] == 100
 
 
 def test_jsonl_streaming_from_a_file_object_and_slices() -> None:
@@ -364,10 +387,10 @@ def test_jsonl_count_and_extract_batch() -> None:
     assert [d.external_id for s in slices for d in s] == [str(i) for i in range(25)]
 
 
-def test_jsonl_slice_skips_unparsed_lines() -> None:
-    """A worker only parses its own slice: a bad line elsewhere does not fail it."""
+def test_jsonl_slice_indexes_valid_lines_only() -> None:
+    """A bad line elsewhere does not fail a slice, and slices count valid lines (as the plan does)."""
     data = b'{"text": "a"}\nBROKEN\n{"text": "c"}\n'
-    assert [d.text for d in extract_batch(data, filename="x.jsonl", start=2, stop=3)] == ["c"]
+    assert [d.text for d in extract_batch(data, filename="x.jsonl", start=1, stop=2)] == ["c"]
 
 
 # --------------------------------------------------------------------------- zip
@@ -449,6 +472,7 @@ def test_zip_oversized_member_is_skipped_with_warning() -> None:
     data = samples.make_zip({"small.txt": b"ok", "huge.txt": b"h" * 200_000})
     plan = plan_batch(data, filename="x.zip", zip_limits=ZipLimits(max_member_bytes=100_000))
     assert plan.count == 1 and plan.warnings == ["skipped 'huge.txt': larger than 100000 bytes"]
+    assert plan.skipped == [{"member": "huge.txt", "reason": "larger than 100000 bytes"}]
 
 
 def test_zip_without_supported_members_fails() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -47,6 +47,7 @@ class Citation(PublicModel):
     title: str | None = Field(description="The document's own title, else the source's name, else the file name")
     filename: str | None = Field(default=None, description="The uploaded file's (or zip member's) name")
     external_id: str | None
+    metadata: dict[str, Any] = Field(default_factory=dict, description="The document's metadata (JSON Lines)")
     heading: str | None = None
     page: int | None = None
     snippet: str
@@ -142,6 +143,7 @@ class RetrievedChunkPublic(PublicModel):
     title: str | None
     filename: str | None = None
     external_id: str | None
+    metadata: dict[str, Any] = Field(default_factory=dict, description="The document's metadata (JSON Lines)")
     heading: str | None
     page: int | None
     text: str

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -7,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel, field_errors
+from minirag.errors import InvalidInput
 from minirag.services.sources import public_status
 from minirag.storable import MAX_METADATA_BYTES, MAX_METADATA_DEPTH, json_depth, json_size
 
@@ -32,6 +34,7 @@ Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata),
 
 
 Description = Annotated[str | None, Field(max_length=2000)]
+RefreshSchedule = Literal["none", "hourly", "daily", "weekly"]
 SourceStatusName = Literal["pending", "queued", "processing", "ready", "error"]
 
 
@@ -64,6 +67,8 @@ class SourceCreate(StrictModel):
     filename: Filename | None = Field(default=None, description="upload sources: the file name (type by extension)")
     content_type: Annotated[str | None, Field(max_length=255)] = None
     metadata: Metadata = Field(default_factory=dict)
+    refresh_schedule: RefreshSchedule = Field(default="none", description="URL sources: re-ingest on this schedule "
+                                                                         "(unchanged content is not re-embedded)")
 
     @model_validator(mode="after")
     def _fields_match_type(self) -> "SourceCreate":
@@ -99,6 +104,7 @@ class SourceUpdate(PatchModel):
     metadata: Metadata | None = None
     description: Description = None
     is_active: bool | None = None
+    refresh_schedule: RefreshSchedule | None = None
 
     @model_validator(mode="after")
     def _config(self) -> "SourceUpdate":
@@ -112,6 +118,29 @@ class SourceProgress(PublicModel):
     chunks: int
     batches_done: int
     batches_total: int
+
+
+class SkippedInput(PublicModel):
+    line: int | None = Field(default=None, description="JSON Lines: the 1-based line number")
+    member: str | None = Field(default=None, description="zip: the member's path")
+    reason: str
+
+
+class DocumentPublic(PublicModel):
+    """One document of a source's served version (a JSON Lines line, a zip member, or the file itself)."""
+
+    id: uuid.UUID
+    position: int = Field(description="0-based, in source order")
+    title: str | None
+    external_id: str | None = Field(description="JSON Lines `id`; a zip member's path")
+    metadata: dict[str, Any] = Field(description="JSON Lines `metadata` (returned with retrieved chunks too)")
+    chunk_count: int
+    created_at: datetime
+
+
+def document_public(doc: Any) -> DocumentPublic:
+    return DocumentPublic(id=doc.id, position=doc.position, title=doc.title, external_id=doc.external_id,
+                          metadata=doc.metadata_ or {}, chunk_count=doc.chunk_count, created_at=doc.created_at)
 
 
 class SourcePublic(PublicModel):
@@ -142,6 +171,17 @@ class SourcePublic(PublicModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    # -- sources part (issue 11) --
+    parent_id: uuid.UUID | None = Field(default=None, description="a batch child's parent source")
+    children_count: int = Field(default=0, description="a batch parent's children")
+    document_count: int = Field(default=0, description="documents of the version retrieval serves")
+    skipped: list[SkippedInput] = Field(default_factory=list, description=(
+        "what the last ingest left out, and why: bad JSON Lines lines (`line`) or zip members (`member`); "
+        "the first 100"))
+    stale: bool = Field(default=False, description=(
+        "content or url edited since the last ingest: retrieval serves the old content until it is ingested again"))
+    refresh_schedule: RefreshSchedule = Field(default="none", description="URL sources: none, hourly, daily, weekly")
+    last_refreshed_at: datetime | None = Field(default=None, description="the last scheduled refresh (UTC)")
 
 
 class UploadInstructions(PublicModel):
@@ -173,6 +213,26 @@ class SourceIngestAccepted(SourcePublic):
     """202: the source, queued, with the seed system's `{status, message}`."""
 
     message: str | None = Field(description="what happens next")
+class SourceUploaded(SourcePublic):
+    """A direct (multipart) upload: the source, with the file as it was received."""
+
+    config: dict[str, Any] = Field(description="`original_filename` and `file_size` (bytes) of the uploaded file")
+
+
+def parse_form_metadata(raw: str | None) -> dict[str, Any]:
+    """A multipart `metadata` field: a JSON object as text, bounded like a JSON body's `metadata`."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("metadata", f"not valid JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("metadata", "expected a JSON object")
+    try:
+        return _bounded_metadata(value)
+    except ValueError as exc:
+        raise InvalidInput("metadata", str(exc)) from None
 
 
 def source_public(source: Any, **extra: Any) -> dict[str, Any]:
@@ -208,5 +268,13 @@ def source_public(source: Any, **extra: Any) -> dict[str, Any]:
         "is_active": source.is_active,
         "created_at": source.created_at,
         "updated_at": source.updated_at,
+        # -- sources part (issue 11) --
+        "parent_id": source.parent_id,
+        "children_count": source.children_count or 0,
+        "document_count": source.document_count or 0,
+        "skipped": source.skipped or [],
+        "stale": bool(source.stale),
+        "refresh_schedule": source.refresh_schedule or "none",
+        "last_refreshed_at": source.last_refreshed_at,
         **extra,
     }
