@@ -28,9 +28,13 @@ from minirag.vectorstore.edge_shards import READY_MARKER, OpenShard, generation_
 
 GROWTH_BEFORE_REOPTIMISING = 1.25
 STATE_SUFFIX = ".optimized.json"
-_CHILD = (
-    "import os, sys\n"
+_CHILD = (  # niced, and killed with its parent (PR_SET_PDEATHSIG) so no orphan outlives a crash
+    "import ctypes, os, signal, sys\n"
     "os.nice(10)\n"
+    "try:\n"
+    "    ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
     "from qdrant_edge import EdgeShard\n"
     "shard = EdgeShard.load(sys.argv[1])\n"
     "shard.optimize()\n"

@@ -237,6 +237,7 @@ def payload_indexes() -> dict[str, Any]:
 
     indexes: dict[str, Any] = {name: PayloadSchemaType.Keyword for name in
                                ("bot_profile_id", "source_id", "document_id", "file_type", "external_id")}
+    indexes["_minirag_bool_flags"] = PayloadSchemaType.Keyword  # edge_store.BOOL_FLAGS
     indexes["version"] = PayloadSchemaType.Integer
     indexes["page"] = PayloadSchemaType.Integer
     kinds = {"keyword": PayloadSchemaType.Keyword, "integer": PayloadSchemaType.Integer,

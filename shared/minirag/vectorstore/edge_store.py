@@ -36,14 +36,40 @@ from minirag.vectorstore.store import (
 )
 
 
+# qdrant-edge-py 0.9 turns a Python bool into the integer 1 or 0 in MatchValue (bool is an int
+# subclass), so `eq: true` never matched a JSON `true`. Each boolean in a point's metadata is also
+# written as a "path=true"/"path=false" string under BOOL_FLAGS, and boolean matches use that.
+BOOL_FLAGS = "_minirag_bool_flags"
+
+
+def _bool_flags(value: Any, path: str) -> list[str]:
+    if isinstance(value, bool):
+        return [f"{path}={'true' if value else 'false'}"]
+    if isinstance(value, dict):
+        return [flag for k, v in value.items() for flag in _bool_flags(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [flag for v in value for flag in _bool_flags(v, path)]
+    return []
+
+
+def _flag(key: str, value: bool) -> str:
+    return f"{key}={'true' if value else 'false'}"
+
+
 def _node(node: f.FilterNode) -> Any:
     """A filters.py tree node as qdrant-edge conditions (a nested Filter for combinations)."""
     from qdrant_edge import FieldCondition, Filter, MatchAny, MatchValue, RangeDateTime, RangeFloat
 
     if isinstance(node, f.Match):
+        if isinstance(node.value, bool):
+            return FieldCondition(key=BOOL_FLAGS, match=MatchValue(_flag(node.key, node.value)))
         return FieldCondition(key=node.key, match=MatchValue(node.value))
     if isinstance(node, f.MatchAny):
-        return FieldCondition(key=node.key, match=MatchAny(list(node.values)))
+        flags = [_flag(node.key, v) for v in node.values if isinstance(v, bool)]
+        others = [v for v in node.values if not isinstance(v, bool)]
+        parts = ([FieldCondition(key=BOOL_FLAGS, match=MatchAny(flags))] if flags else []) + (
+            [FieldCondition(key=node.key, match=MatchAny(others))] if others else [])
+        return parts[0] if len(parts) == 1 else Filter(should=parts)
     if isinstance(node, f.Range):
         kind = RangeDateTime if node.dates else RangeFloat
         return FieldCondition(key=node.key, range=kind(gt=node.gt, gte=node.gte, lt=node.lt, lte=node.lte))
@@ -106,7 +132,8 @@ class EdgeVectorStore(TenantVectorStore):
 
         structs = [Point(p.id, {DENSE: [float(x) for x in p.dense],
                                 SPARSE: SparseVector([int(i) for i in p.sparse_indices],
-                                                     [float(v) for v in p.sparse_values])}, p.payload)
+                                                     [float(v) for v in p.sparse_values])},
+                         {**p.payload, BOOL_FLAGS: _bool_flags(p.payload.get("metadata") or {}, "metadata")})
                    for p in points]
         opened = self._require()
         opened.apply(UpdateOperation.upsert_points(structs))

@@ -138,7 +138,10 @@ def _condition(value: dict[str, Any], path: str) -> FilterNode:
             raise InvalidInput(f"{path}.in", "must be a non-empty list")
         if len(values) > MAX_IN_VALUES:
             raise InvalidInput(f"{path}.in", f"at most {MAX_IN_VALUES} values")
-        return MatchAny(key, tuple(_scalar(v, f"{path}.in.{i}") for i, v in enumerate(values)))
+        scalars = tuple(_scalar(v, f"{path}.in.{i}") for i, v in enumerate(values))
+        if len({bool if isinstance(v, bool) else type(v) for v in scalars}) > 1:
+            raise InvalidInput(f"{path}.in", "values must all be strings, all integers or all booleans")
+        return MatchAny(key, scalars)
     if "exists" in value:
         if not isinstance(value["exists"], bool):
             raise InvalidInput(f"{path}.exists", "must be true or false")
