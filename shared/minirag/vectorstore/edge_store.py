@@ -35,7 +35,6 @@ from minirag.vectorstore.store import (
     unavailable,
 )
 
-
 # qdrant-edge-py 0.9 turns a Python bool into the integer 1 or 0 in MatchValue (bool is an int
 # subclass), so `eq: true` never matched a JSON `true`. Each boolean in a point's metadata is also
 # written as a "path=true"/"path=false" string under BOOL_FLAGS, and boolean matches use that.
@@ -177,24 +176,30 @@ class EdgeVectorStore(TenantVectorStore):
     def _nearest(self, conditions: Conditions, queries: list[NearestQuery]) -> list[list[VectorHit]]:
         from qdrant_edge import Query, QueryBatchRequest, QueryRequest, SparseVector
 
+        from minirag.vectorstore.store import LIST_PAYLOAD
+
         flt = _filter(conditions)
         requests = []
         for q in queries:
             vector: Any = q.dense if q.using == DENSE else SparseVector(*q.sparse) if q.sparse else None
             requests.append(QueryRequest(limit=q.limit, query=Query.Nearest(vector, using=q.using), filter=flt,
-                                         with_payload=True, with_vector=[DENSE] if q.with_dense_vectors else False))
+                                         with_payload=list(LIST_PAYLOAD), with_vector=False))
         with self._require().reading() as shard:
             results = shard.query_batch(QueryBatchRequest(requests)) if len(requests) > 1 else [
                 shard.query(requests[0])]
-        lists = []
-        for points in results:
-            hits = []
-            for p in points:
-                vector_out = p.vector
-                dense_out = list(vector_out[DENSE]) if isinstance(vector_out, dict) and DENSE in vector_out else None
-                hits.append(VectorHit(str(p.id), float(p.score), dict(p.payload or {}), dense_out))
-            lists.append(hits)
-        return lists
+        return [[VectorHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points] for points in results]
+
+    def _points(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], list[float] | None]]:
+        from qdrant_edge import PayloadSelector
+
+        with self._require().reading() as shard:
+            records = shard.retrieve(ids, PayloadSelector.Exclude([BOOL_FLAGS]), [DENSE])
+        found = {}
+        for record in records:
+            vector = record.vector
+            dense = list(vector[DENSE]) if isinstance(vector, dict) and DENSE in vector else None
+            found[str(record.id)] = (dict(record.payload or {}), dense)
+        return found
 
 
 __all__ = ["EdgeVectorStore", "edge_root", "list_collection_names", "reset_shards"]

@@ -11,6 +11,7 @@ from minirag.vectorstore import filters as f
 from minirag.vectorstore.client import get_client, vector_lock
 from minirag.vectorstore.store import (
     DENSE,
+    LIST_PAYLOAD,
     SPARSE,
     Conditions,
     NearestQuery,
@@ -182,9 +183,12 @@ class QdrantClientVectorStore(TenantVectorStore):
             vector: Any = q.dense if q.using == DENSE else models.SparseVector(
                 indices=q.sparse[0], values=q.sparse[1]) if q.sparse else None
             requests.append(models.QueryRequest(query=vector, using=q.using, filter=flt, limit=q.limit,
-                                                with_payload=True,
-                                                with_vector=[DENSE] if q.with_dense_vectors else False))
+                                                with_payload=list(LIST_PAYLOAD), with_vector=False))
         with vector_lock():
             responses = self._client.query_batch_points(self.collection, requests=requests)
-        return [[VectorHit(str(p.id), float(p.score), dict(p.payload or {}), _dense_of(p)) for p in r.points]
-                for r in responses]
+        return [[VectorHit(str(p.id), float(p.score), dict(p.payload or {})) for p in r.points] for r in responses]
+
+    def _points(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], list[float] | None]]:
+        with vector_lock():
+            records = self._client.retrieve(self.collection, ids=ids, with_payload=True, with_vectors=[DENSE])
+        return {str(r.id): (dict(r.payload or {}), _dense_of(r)) for r in records}

@@ -19,7 +19,9 @@ A client's metadata filter (filters.py) rides inside `Conditions` as one more AN
 
 Hybrid search asks the backend for both nearest-neighbour lists in one batched call and fuses them
 here with reciprocal-rank fusion (score = sum of 1/(k + rank)), so every hit knows its rank in each
-list (`ranks`) and its raw score there (`scores`: the dense cosine, the sparse BM25 score).
+list (`ranks`) and its raw score there (`scores`: the dense cosine, the sparse BM25 score). The lists
+carry ids and a few keys only (`LIST_PAYLOAD`); the payload and dense vector of the hits that are
+returned are fetched afterwards in one call, which keeps Python's share of a query small.
 Stores are opened through `minirag.vectorstore.indexes` (the port services receive)."""
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from minirag.vectorstore.filters import FilterNode
 
 DENSE = "dense"
 SPARSE = "bm25"
+LIST_PAYLOAD = ("document_id", "source_id", "version")  # what fusion and grouping read
 POINT_NAMESPACE = uuid.UUID("6f1f0a52-3c2e-4d8e-9a53-0b7a1c1d2e3f")
 
 
@@ -69,7 +72,6 @@ class NearestQuery:
     dense: list[float] | None = None
     sparse: tuple[list[int], list[float]] | None = None
     limit: int = 10
-    with_dense_vectors: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,16 +205,25 @@ class TenantVectorStore(ABC):
         if dense is not None:
             queries.append(NearestQuery(DENSE, dense=list(dense), limit=per_list))
         if sparse is not None:
-            queries.append(NearestQuery(SPARSE, sparse=(list(sparse[0]), list(sparse[1])), limit=per_list,
-                                        with_dense_vectors=True))
+            queries.append(NearestQuery(SPARSE, sparse=(list(sparse[0]), list(sparse[1])), limit=per_list))
         try:
             lists = self._nearest(conditions, queries)
+            hits = fuse(dict(zip((q.using for q in queries), lists, strict=True)), rrf_k=rrf_k)
+            if group_by_document:
+                hits = best_per_document(hits)
+            hits = hits[:limit]
+            stored = self._points([h.id for h in hits]) if hits else {}
         except Exception as exc:
             raise unavailable(exc) from exc
-        hits = fuse(dict(zip((q.using for q in queries), lists, strict=True)), rrf_k=rrf_k)
-        if group_by_document:
-            hits = best_per_document(hits)
-        return hits[:limit]
+        tenant = str(self.tenant_id)
+        kept = []
+        for hit in hits:
+            payload, vector = stored.get(hit.id, ({}, None))
+            if payload.get("tenant_id") != tenant:  # the lists were tenant-filtered; checked again
+                continue
+            hit.payload, hit.vector = payload, vector
+            kept.append(hit)
+        return kept
 
     # -- backend primitives ----------------------------------------------------------------------
     @abstractmethod
@@ -246,7 +257,11 @@ class TenantVectorStore(ABC):
     @abstractmethod
     def _nearest(self, conditions: Conditions, queries: list[NearestQuery]) -> list[list[VectorHit]]:
         """The nearest-neighbour lists of `queries`, in one batched call, under conditions (always
-        tenant-led); each hit's `score` is the raw score of its list."""
+        tenant-led); each hit's `score` is the raw score of its list, its payload `LIST_PAYLOAD` only."""
+
+    @abstractmethod
+    def _points(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], list[float] | None]]:
+        """Payload and dense vector of the points `ids` (hits of a tenant-filtered search)."""
 
 
 def fuse(lists: dict[str, list[VectorHit]], *, rrf_k: int) -> list[VectorHit]:

@@ -166,8 +166,8 @@ def test_sigkill_during_ingest_loses_nothing_acknowledged(edge_on_disk, optimize
     env = {**os.environ, "EDGE_OPTIMIZE_MIN_POINTS": str(optimize_at), "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "shared"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("QDRANT_PATH", None)
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, COLLECTION], env=env, cwd=edge_on_disk.parent, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, COLLECTION], env=env, cwd=edge_on_disk.parent,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     acknowledged = 0
     try:
         assert writer.stdout is not None
