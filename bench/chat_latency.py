@@ -157,7 +157,8 @@ def main() -> int:
 
     data_dir = configure_environment(EMBEDDING_MODEL=args.embedding, DEFAULT_CHAT_MODEL="local/extractive",
                                      INGEST_BATCH_DOCUMENTS="500", VECTOR_BACKEND=args.vector_backend,
-                                     INGEST_MAX_SOURCE_CHUNKS=str(max(5000, args.chunks)))
+                                     INGEST_MAX_SOURCE_CHUNKS=str(max(5000, args.chunks)),
+                                     INGEST_MAX_SOURCE_CHARS=str(max(2_000_000, args.chunks * 600)))
     from minirag.local.events import LambdaContext, http_api_event, response_body_bytes
     from minirag.local.template import load_handler
     from minirag.observability import metrics
