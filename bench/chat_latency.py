@@ -3,7 +3,7 @@
     .venv/bin/python bench/chat_latency.py                          # local/minilm, 10,000 chunks
     .venv/bin/python bench/chat_latency.py --embedding local/hash   # cheaper embedder
     .venv/bin/python bench/chat_latency.py --chunks 2000 --turns 50 # quick look
-    .venv/bin/python bench/chat_latency.py --vector-backend qdrant-edge  # or VECTOR_BACKEND=qdrant-edge
+    .venv/bin/python bench/chat_latency.py --vector-backend qdrant  # qdrant-client local mode, for comparison
 
 The corpus (generated product-FAQ-like passages, one chunk each) goes in through the product's own
 path: a JSON Lines upload source, POST /v1/sources/{id}/ingest, and the real ingest handler fed
@@ -152,11 +152,13 @@ def main() -> int:
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--vector-backend", choices=["qdrant", "qdrant-edge"],
-                        default=os.environ.get("VECTOR_BACKEND", "qdrant"))
+                        default=os.environ.get("VECTOR_BACKEND", "qdrant-edge"))
     args = parser.parse_args()
 
     data_dir = configure_environment(EMBEDDING_MODEL=args.embedding, DEFAULT_CHAT_MODEL="local/extractive",
-                                     INGEST_BATCH_DOCUMENTS="500", VECTOR_BACKEND=args.vector_backend)
+                                     INGEST_BATCH_DOCUMENTS="500", VECTOR_BACKEND=args.vector_backend,
+                                     INGEST_MAX_SOURCE_CHUNKS=str(max(5000, args.chunks)),
+                                     INGEST_MAX_SOURCE_CHARS=str(max(2_000_000, args.chunks * 600)))
     from minirag.local.events import LambdaContext, http_api_event, response_body_bytes
     from minirag.local.template import load_handler
     from minirag.observability import metrics
@@ -277,7 +279,7 @@ def _search_modes(bot: dict[str, Any], token: str, rng: random.Random, args: arg
             began = time.perf_counter()
             store.search(bot_profile_id=uuid.UUID(bot["id"]), dense=vector if mode != "sparse" else None,
                          sparse=(sparse.indices, sparse.values) if mode != "dense" else None,
-                         limit=args.top_k + 10, prefetch_limit=100, with_dense_vectors=True)
+                         limit=args.top_k + 10, prefetch_limit=100)
             times.append((time.perf_counter() - began) * 1000)
         print(f"  {mode:<8} p50 {pct(times, 50):7.1f}   p95 {pct(times, 95):7.1f}")
 

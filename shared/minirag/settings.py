@@ -32,14 +32,21 @@ class Settings(BaseSettings):
     database_url: str | None = None
     db_pool_size: int = Field(default=2, ge=1, le=50)
 
-    # Vector store: a Qdrant server by URL, otherwise local mode under data_dir/qdrant (":memory:" allowed).
-    # "qdrant-edge" (opt-in) runs Qdrant's engine in-process instead: one shard per collection under
-    # data_dir/qdrant-edge (a throw-away temp dir when QDRANT_PATH is ":memory:"); no server, no URL.
-    vector_backend: Literal["qdrant", "qdrant-edge"] = "qdrant"
+    # Vector store. "qdrant-edge" (the embedded default) runs Qdrant's engine in-process: one shard per
+    # collection under data_dir/qdrant-edge (a throw-away temp dir when QDRANT_PATH is ":memory:").
+    # "qdrant" is qdrant-client: a Qdrant server by QDRANT_URL (deployed), else its local mode under
+    # data_dir/qdrant. Left unset, QDRANT_URL alone selects "qdrant".
+    vector_backend: Literal["qdrant", "qdrant-edge"] = "qdrant-edge"
     qdrant_url: str | None = None
     qdrant_api_key: SecretStr | None = None
     qdrant_path: str | None = None
     qdrant_collection_prefix: str = "minirag"
+    # qdrant-edge builds its HNSW index in a background child process once a shard holds this many
+    # points (and again after 25% growth); below it, exhaustive search is faster. 0: never.
+    edge_optimize_min_points: int = Field(default=20_000, ge=0)
+    # Metadata keys to index for filters, "key:type" comma-separated (keyword|integer|float|datetime|bool),
+    # e.g. "metadata.lang:keyword,metadata.year:integer": new collections get these payload indexes.
+    filter_indexed_keys: str = ""
 
     # Security.
     jwt_secret: SecretStr | None = None
@@ -166,6 +173,16 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix):]
         return value
+
+    @model_validator(mode="after")
+    def _server_when_url(self) -> "Settings":
+        """QDRANT_URL without VECTOR_BACKEND means the server; filter index declarations are checked."""
+        if self.qdrant_url and "vector_backend" not in self.model_fields_set:
+            self.vector_backend = "qdrant"
+        from minirag.vectorstore.filters import declared_index_types
+
+        declared_index_types(self.filter_indexed_keys)
+        return self
 
     @model_validator(mode="after")
     def _require_secrets_outside_local(self) -> "Settings":

@@ -52,3 +52,6 @@ def test_readme_walkthrough_reaches_a_cited_answer(tmp_path: Path, monkeypatch: 
     # and the webhook receiver got a source.ingested whose two signatures it verified
     assert "webhook source.ingested for " in out and ": signatures verified" in out
     assert "News is ready and its webhook arrived" in out
+    # the filtered chat turn answers from the EU source only, and so does the filtered retrieve
+    assert "EU returns is ready" in out
+    assert out.count("Returns from the EU are collected by courier within 5 days") >= 2

@@ -82,3 +82,18 @@ def test_streamed_answers_really_stream_through_the_runner(knowledge_bot):
             model=bot_id, messages=[{"role": "user", "content": "How long do refunds take?"}], stream=True) as raw:
         assert raw.headers["content-type"].startswith("text/event-stream")
         assert raw.headers.get("transfer-encoding") == "chunked" or "content-length" not in raw.headers
+
+
+def test_a_metadata_filter_rides_in_extra_body(knowledge_bot):
+    client, bot_id = knowledge_bot
+    question = [{"role": "user", "content": "How long do refunds take?"}]
+    kept = client.chat.completions.create(model=bot_id, messages=question,
+                                          extra_body={"filter": {"key": "file_type", "eq": "text"}})
+    assert "14 days" in kept.choices[0].message.content and kept.model_extra["citations"]
+    nothing = client.chat.completions.create(model=bot_id, messages=question,
+                                             extra_body={"filter": {"key": "file_type", "eq": "pdf"}})
+    assert "14 days" not in nothing.choices[0].message.content and nothing.model_extra["citations"] == []
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model=bot_id, messages=question,
+                                       extra_body={"filter": {"key": "tenant_id", "eq": "x"}})
+    assert bad.value.param == "filter.key"

@@ -151,6 +151,8 @@ class BotProfile(TenantOwned, Base):
     min_score: Mapped[float] = mapped_column(Float, default=0.0)
     no_answer_text: Mapped[str] = mapped_column(Text, default="I don't know based on the provided sources.")
     history_turns: Mapped[int] = mapped_column(Integer, default=6)
+    # A metadata filter (vectorstore/filters.py JSON) AND-ed with every retrieval of this bot.
+    default_filter: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     @property

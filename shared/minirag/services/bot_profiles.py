@@ -17,6 +17,7 @@ from minirag.services.commands import CreateBotProfile, UpdateBotProfile
 from minirag.services.quotas import tenant_quota
 from minirag.services.sources import SourceService
 from minirag.settings import Settings
+from minirag.vectorstore.filters import parse_filter
 
 
 class BotProfileService:
@@ -31,6 +32,7 @@ class BotProfileService:
         data["model"] = command.model or self._settings.default_chat_model
         data["embedding_model"] = command.embedding_model or self._settings.embedding_model
         validate_chunking(command.chunk_tokens, command.chunk_overlap_tokens)
+        parse_filter(command.default_filter, field="default_filter")
         bot = BotProfile(id=uuid.uuid4(), **data)
         self._set_key(bot, key)
         self._check_models(bot, model_field="model", embedding_field="embedding_model")
@@ -51,6 +53,8 @@ class BotProfileService:
 
     def update(self, bot_id: uuid.UUID, command: UpdateBotProfile) -> BotProfile:
         changes = command.changes()
+        if "default_filter" in changes:
+            parse_filter(changes["default_filter"], field="default_filter")
         active = changes.pop("is_active", None)
         key_changed, model_changed = "provider_api_key" in changes, "model" in changes
         purge: Sequence[Source] = ()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 from minirag.db import chat_rows
 from minirag.db.base import utcnow
@@ -48,6 +48,7 @@ from minirag.services.quotas import count_spent, tenant_quota
 from minirag.services.retrieval import BotSnapshot, RetrievalService, RetrievedChunk
 from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import Settings
+from minirag.vectorstore.filters import FilterNode, parse_filter
 
 SNIPPET_CHARS = 300
 REWRITE_MAX_TOKENS = 96
@@ -116,6 +117,8 @@ class PreparedTurn:
     max_tokens: int | None = None  # None: the bot's
     instructions: str | None = None  # the caller's system messages
     end_user: str | None = None  # stored on a new chat
+    user_filter: FilterNode | None = None  # the request's metadata filter (the bot's is added by retrieval)
+    group_by: Literal["document"] | None = None
     user_message_id: uuid.UUID = field(default_factory=uuid.uuid4)
     usage: Usage = field(default_factory=Usage)
     usage_events: list[UsageEvent] = field(default_factory=list)
@@ -149,7 +152,7 @@ def citation_dict(number: int, chunk: RetrievedChunk) -> dict[str, Any]:
         "chunk_id": chunk.chunk_id, "title": chunk.title, "filename": chunk.filename,
         "external_id": chunk.external_id, "metadata": chunk.metadata or {},
         "heading": chunk.heading, "page": chunk.page, "snippet": snippet,
-        "score": round(chunk.relevance if chunk.relevance is not None else chunk.score, 6),
+        "score": chunk.score,
     }
 
 
@@ -173,11 +176,12 @@ class ChatService:
             return self._scope.page(Message, limit=limit, cursor=cursor, newest_first=False, chat_id=chat_id)
 
     def retrieve(self, query: Retrieve) -> list[RetrievedChunk]:
+        user_filter = parse_filter(query.filter)
         with self._scope.read():
             bot = BotSnapshot.of(require_active_bot(self._scope, query.bot_profile_id))
         # No transaction is open while the query is embedded and searched: retrieval reads in its own.
         return self._retrieval.retrieve(bot, query.query, top_k=query.top_k or bot.top_k, mode=query.mode,
-                                        min_score=query.min_score)
+                                        min_score=query.min_score, user_filter=user_filter, group_by=query.group_by)
 
     # -- a turn ----------------------------------------------------------------------------------
     def ask(self, command: AskBot) -> ChatTurn:
@@ -199,6 +203,7 @@ class ChatService:
     def prepare_turn(self, command: AskBot) -> PreparedTurn:
         """Validate the references and read the history (raises `AppError` for a bad request)."""
         received_at = utcnow()
+        user_filter = parse_filter(command.filter)
         with self._scope.read():
             bot = BotSnapshot.of(require_active_bot(self._scope, command.bot_profile_id))
             if command.max_tokens is not None and command.max_tokens > bot.max_tokens:
@@ -229,7 +234,7 @@ class ChatService:
                             message=command.message, received_at=received_at, history=history,
                             query=command.message, top_k=command.top_k, temperature=command.temperature,
                             max_tokens=command.max_tokens, instructions=command.instructions,
-                            end_user=command.end_user)
+                            end_user=command.end_user, user_filter=user_filter, group_by=command.group_by)
 
     def stream_turn(self, turn: PreparedTurn) -> Iterator[TurnEvent]:
         """The answer as the model writes it, then the stored turn (or the failure). Citation
@@ -264,7 +269,8 @@ class ChatService:
         """Rewrite (with history), retrieve, and build the answer prompt (None: nothing relevant)."""
         if turn.history:
             turn.query = self._rewrite(turn)
-        chunks = self._retrieval.retrieve(turn.bot, turn.query, top_k=turn.top_k or turn.bot.top_k)
+        chunks = self._retrieval.retrieve(turn.bot, turn.query, top_k=turn.top_k or turn.bot.top_k,
+                                          user_filter=turn.user_filter, group_by=turn.group_by)
         if chunks:
             turn.llm_messages, turn.included = build_answer_messages(
                 system_prompt=turn.system_prompt, history=turn.history, chunks=chunks, question=turn.message,

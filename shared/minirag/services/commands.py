@@ -83,6 +83,7 @@ class CreateBotProfile:
     min_score: float
     no_answer_text: str
     history_turns: int
+    default_filter: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class UpdateBotProfile(_Changes):
     min_score: float | Unset = UNSET
     no_answer_text: str | Unset = UNSET
     history_turns: int | Unset = UNSET
+    default_filter: dict[str, Any] | None | Unset = UNSET  # None removes it
 
 
 # -- sources ------------------------------------------------------------------------------------
@@ -197,6 +199,8 @@ class AskBot:
     temperature: float | None = None
     max_tokens: int | None = None  # at most the bot's
     end_user: str | None = None  # continue this end user's latest chat with the bot (or start it)
+    filter: dict[str, Any] | None = None  # a metadata filter, AND-ed with the bot's default_filter
+    group_by: Literal["document"] | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,8 @@ class Retrieve:
     top_k: int | None = None
     mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
     min_score: float | None = None
+    filter: dict[str, Any] | None = None  # a metadata filter (vectorstore/filters.py)
+    group_by: Literal["document"] | None = None
 
 
 # -- chat history (the operator's view) -----------------------------------------------------------

@@ -75,6 +75,14 @@ def citation_title(doc: ExtractedDocument, source: Source) -> str | None:
 Row = tuple[int, ExtractedDocument, list[Any]]  # (position, document, its chunks)
 
 
+def file_type(filename: str | None, source_type: str) -> str:
+    """The filterable kind of a document: its file's extension ("pdf", "md", ...), else the source's
+    type ("text", "url")."""
+    if filename and "." in filename.rsplit("/", 1)[-1]:
+        return filename.rsplit(".", 1)[-1].lower()[:16]
+    return source_type
+
+
 @dataclass
 class SourceBytes:
     data: bytes
@@ -147,6 +155,7 @@ class SlicePipeline:
         store.ensure_collection(len(vectors[0]))
         points: list[VectorPoint] = []
         vector_iter = iter(vectors)
+        source_metadata = dict(source.metadata_ or {})
         for position, doc, chunks in rows:
             doc_id = document_id(source.id, version, position)
             for chunk in chunks:
@@ -157,7 +166,9 @@ class SlicePipeline:
                     "document_id": str(doc_id), "chunk_id": pid, "version": version,
                     "position": chunk.index, "text": chunk.text, "title": doc.title, "filename": doc.filename,
                     "external_id": doc.external_id, "heading": chunk.heading, "page": chunk.page,
-                    "metadata": doc.metadata or {},
+                    # What filters match on (vectorstore/filters.py): the document's metadata over the source's.
+                    "metadata": {**source_metadata, **(doc.metadata or {})},
+                    "file_type": file_type(doc.filename or source.filename, source.source_type.value),
                 }))
         store.upsert(points)
 

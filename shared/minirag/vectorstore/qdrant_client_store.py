@@ -1,4 +1,5 @@
-"""The default backend: qdrant-client (a server by QDRANT_URL, else local mode; see client.py)."""
+"""The deployed backend: qdrant-client, a Qdrant server by QDRANT_URL (else qdrant-client's local mode,
+a pure-Python scan that ignores payload indexes; see client.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import uuid
 from typing import Any
 
 from minirag.errors import InvalidInput, UpstreamUnavailable
+from minirag.vectorstore import filters as f
 from minirag.vectorstore.client import get_client, vector_lock
 from minirag.vectorstore.store import (
     DENSE,
+    LIST_PAYLOAD,
     SPARSE,
     Conditions,
+    NearestQuery,
     TenantVectorStore,
     VectorHit,
     VectorPoint,
@@ -26,6 +30,45 @@ def _dense_of(point: Any) -> list[float] | None:
     return None
 
 
+def _node(node: f.FilterNode) -> Any:
+    """A filters.py tree node as qdrant-client conditions (a nested Filter for combinations)."""
+    from qdrant_client import models
+
+    if isinstance(node, f.Match):
+        return models.FieldCondition(key=node.key, match=models.MatchValue(value=node.value))
+    if isinstance(node, f.MatchAny):
+        return models.FieldCondition(key=node.key, match=models.MatchAny(any=list(node.values)))
+    if isinstance(node, f.Range):
+        kind = models.DatetimeRange if node.dates else models.Range
+        return models.FieldCondition(key=node.key, range=kind(gt=node.gt, gte=node.gte, lt=node.lt, lte=node.lte))
+    if isinstance(node, f.Exists):
+        empty = models.IsEmptyCondition(is_empty=models.PayloadField(key=node.key))
+        return models.Filter(must_not=[empty]) if node.exists else models.Filter(must=[empty])
+    if isinstance(node, f.And):
+        return models.Filter(must=[_node(c) for c in node.children])
+    if isinstance(node, f.Or):
+        return models.Filter(should=[_node(c) for c in node.children])
+    assert isinstance(node, f.Not)
+    return models.Filter(must_not=[_node(node.child)])
+
+
+def payload_index_schemas() -> dict[str, Any]:
+    """The payload indexes of every collection: the store's keys and FILTER_INDEXED_KEYS."""
+    from qdrant_client import models
+
+    from minirag.settings import get_settings
+
+    kinds = {"keyword": models.PayloadSchemaType.KEYWORD, "integer": models.PayloadSchemaType.INTEGER,
+             "float": models.PayloadSchemaType.FLOAT, "datetime": models.PayloadSchemaType.DATETIME,
+             "bool": models.PayloadSchemaType.BOOL}
+    schemas: dict[str, Any] = {name: kinds["keyword"] for name in
+                               ("bot_profile_id", "source_id", "document_id", "file_type", "external_id")}
+    schemas["version"] = schemas["page"] = kinds["integer"]
+    for name, kind in f.declared_index_types(get_settings().filter_indexed_keys).items():
+        schemas[name] = kinds[kind]
+    return schemas
+
+
 def _filter(conditions: Conditions) -> Any:
     from qdrant_client import models
 
@@ -34,8 +77,10 @@ def _filter(conditions: Conditions) -> Any:
             return models.FieldCondition(key=key, match=models.MatchAny(any=value))
         return models.FieldCondition(key=key, match=models.MatchValue(value=value))
 
-    return models.Filter(must=[condition(k, v) for k, v in conditions.must],
-                         must_not=[condition(k, v) for k, v in conditions.must_not] or None)
+    must = [condition(k, v) for k, v in conditions.must]
+    if conditions.user_filter is not None:
+        must.append(_node(conditions.user_filter))
+    return models.Filter(must=must, must_not=[condition(k, v) for k, v in conditions.must_not] or None)
 
 
 def list_collection_names() -> list[str]:
@@ -72,9 +117,8 @@ class QdrantClientVectorStore(TenantVectorStore):
                     self.collection, "tenant_id",
                     field_schema=models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
                 )
-                for field in ("bot_profile_id", "source_id"):
-                    self._client.create_payload_index(self.collection, field,
-                                                      field_schema=models.PayloadSchemaType.KEYWORD)
+                for field, schema in payload_index_schemas().items():
+                    self._client.create_payload_index(self.collection, field, field_schema=schema)
             except (InvalidInput, UpstreamUnavailable):
                 raise
             except Exception as exc:
@@ -130,31 +174,21 @@ class QdrantClientVectorStore(TenantVectorStore):
         with vector_lock():
             return int(self._client.count(self.collection, count_filter=_filter(conditions), exact=True).count)
 
-    def _search(self, conditions: Conditions, *, dense: list[float] | None,
-                sparse: tuple[list[int], list[float]] | None, limit: int, prefetch_limit: int,
-                rrf_k: int, with_dense_vectors: bool) -> list[VectorHit]:
+    def _nearest(self, conditions: Conditions, queries: list[NearestQuery]) -> list[list[VectorHit]]:
         from qdrant_client import models
 
         flt = _filter(conditions)
-        sparse_vector = models.SparseVector(indices=sparse[0], values=sparse[1]) if sparse is not None else None
-        with_vectors: Any = [DENSE] if with_dense_vectors else False
+        requests = []
+        for q in queries:
+            vector: Any = q.dense if q.using == DENSE else models.SparseVector(
+                indices=q.sparse[0], values=q.sparse[1]) if q.sparse else None
+            requests.append(models.QueryRequest(query=vector, using=q.using, filter=flt, limit=q.limit,
+                                                with_payload=list(LIST_PAYLOAD), with_vector=False))
         with vector_lock():
-            if dense is not None and sparse_vector is not None:
-                response = self._client.query_points(
-                    self.collection,
-                    prefetch=[
-                        models.Prefetch(query=dense, using=DENSE, filter=flt, limit=prefetch_limit),
-                        models.Prefetch(query=sparse_vector, using=SPARSE, filter=flt, limit=prefetch_limit),
-                    ],
-                    query=models.RrfQuery(rrf=models.Rrf(k=rrf_k)),
-                    limit=limit, with_payload=True, with_vectors=with_vectors,
-                )
-            elif dense is not None:
-                response = self._client.query_points(self.collection, query=dense, using=DENSE,
-                                                     query_filter=flt, limit=limit, with_payload=True,
-                                                     with_vectors=with_vectors)
-            else:
-                response = self._client.query_points(self.collection, query=sparse_vector, using=SPARSE,
-                                                     query_filter=flt, limit=limit, with_payload=True,
-                                                     with_vectors=with_vectors)
-        return [VectorHit(str(p.id), float(p.score), dict(p.payload or {}), _dense_of(p)) for p in response.points]
+            responses = self._client.query_batch_points(self.collection, requests=requests)
+        return [[VectorHit(str(p.id), float(p.score), dict(p.payload or {})) for p in r.points] for r in responses]
+
+    def _points(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], list[float] | None]]:
+        with vector_lock():
+            records = self._client.retrieve(self.collection, ids=ids, with_payload=True, with_vectors=[DENSE])
+        return {str(r.id): (dict(r.payload or {}), _dense_of(r)) for r in records}

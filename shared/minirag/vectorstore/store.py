@@ -8,10 +8,20 @@ Point ids are deterministic (uuid5 of source, version, document and chunk positi
 message rewrites the same points instead of adding copies.
 
 Two backends implement the same class, chosen by settings alone (`VECTOR_BACKEND`):
-- "qdrant" (default; `qdrant_client_store.py`): qdrant-client, a server by QDRANT_URL, else local mode;
-- "qdrant-edge" (opt-in; `edge_store.py`): Qdrant's engine in-process, one shard per collection.
+- "qdrant-edge" (the embedded default; `edge_store.py`): Qdrant's engine in-process, one shard per
+  collection;
+- "qdrant" (`qdrant_client_store.py`): qdrant-client, a Qdrant server by QDRANT_URL (the deployed
+  path), else qdrant-client's local mode (a pure-Python scan, kept so the server code path runs in
+  tests on machines without a Qdrant server).
 This base class owns the tenant guarantee: it builds every condition set (tenant first) and calls the
 backend's private primitives with it; backends only translate `Conditions` to their filter type.
+A client's metadata filter (filters.py) rides inside `Conditions` as one more AND-ed clause.
+
+Hybrid search asks the backend for both nearest-neighbour lists in one batched call and fuses them
+here with reciprocal-rank fusion (score = sum of 1/(k + rank)), so every hit knows its rank in each
+list (`ranks`) and its raw score there (`scores`: the dense cosine, the sparse BM25 score). The lists
+carry ids and a few keys only (`LIST_PAYLOAD`); the payload and dense vector of the hits that are
+returned are fetched afterwards in one call, which keeps Python's share of a query small.
 Stores are opened through `minirag.vectorstore.indexes` (the port services receive)."""
 
 from __future__ import annotations
@@ -23,9 +33,11 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from minirag.errors import UpstreamUnavailable
 from minirag.observability import logger
+from minirag.vectorstore.filters import FilterNode
 
 DENSE = "dense"
 SPARSE = "bm25"
+LIST_PAYLOAD = ("document_id", "source_id", "version")  # what fusion and grouping read
 POINT_NAMESPACE = uuid.UUID("6f1f0a52-3c2e-4d8e-9a53-0b7a1c1d2e3f")
 
 
@@ -45,9 +57,21 @@ class VectorPoint:
 @dataclass
 class VectorHit:
     id: str
-    score: float
+    score: float  # the fused RRF score (hybrid), else the one retriever's raw score
     payload: dict[str, Any]
-    vector: list[float] | None = None
+    vector: list[float] | None = None  # the dense vector, when asked for
+    ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank per retriever ("dense", "bm25")
+    scores: dict[str, float] = field(default_factory=dict)  # raw score per retriever
+
+
+@dataclass(frozen=True)
+class NearestQuery:
+    """One nearest-neighbour list to fetch: by the dense or the sparse vector."""
+
+    using: str  # DENSE or SPARSE
+    dense: list[float] | None = None
+    sparse: tuple[list[int], list[float]] | None = None
+    limit: int = 10
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,7 @@ class Conditions:
 
     must: tuple[tuple[str, Any], ...]
     must_not: tuple[tuple[str, Any], ...] = field(default=())
+    user_filter: FilterNode | None = None  # a client's metadata filter, AND-ed with the above
 
 
 def unavailable(exc: BaseException) -> UpstreamUnavailable:
@@ -68,7 +93,7 @@ def unavailable(exc: BaseException) -> UpstreamUnavailable:
 
 class TenantVectorStore(ABC):
     """Base of both backends. Public methods hold the tenant logic; subclasses implement the
-    `_exists/_ensure/_upsert/_delete/_count/_search` primitives."""
+    `_exists/_ensure/_upsert/_delete/_count/_nearest` primitives."""
 
     backend = "abstract"
 
@@ -88,7 +113,7 @@ class TenantVectorStore(ABC):
         return self._exists()
 
     # -- filters ---------------------------------------------------------------------------------
-    def _conditions(self, **conditions: Any) -> Conditions:
+    def _conditions(self, *, user_filter: FilterNode | None = None, **conditions: Any) -> Conditions:
         """tenant_id AND the given keyword/int conditions (None values are skipped; `key__ne`
         excludes a value; a list/tuple/set matches any of its values)."""
         must: list[tuple[str, Any]] = [("tenant_id", str(self.tenant_id))]
@@ -102,7 +127,7 @@ class TenantVectorStore(ABC):
                 must.append((key, [str(v) for v in value]))
             else:
                 must.append((key, value if isinstance(value, int) else str(value)))
-        return Conditions(tuple(must), tuple(must_not))
+        return Conditions(tuple(must), tuple(must_not), user_filter)
 
     # -- writes ----------------------------------------------------------------------------------
     def upsert(self, points: Iterable[VectorPoint], *, batch_size: int = 256) -> int:
@@ -161,8 +186,10 @@ class TenantVectorStore(ABC):
     def search(self, *, bot_profile_id: uuid.UUID, dense: Sequence[float] | None,
                sparse: tuple[Sequence[int], Sequence[float]] | None, limit: int,
                prefetch_limit: int = 100, rrf_k: int = 60, source_ids: Sequence[str] | None = None,
-               with_dense_vectors: bool = False) -> list[VectorHit]:
-        """Dense, sparse or hybrid (both given: reciprocal-rank fusion of the two prefetches)."""
+               user_filter: FilterNode | None = None, group_by_document: bool = False) -> list[VectorHit]:
+        """Dense, sparse or hybrid (both given: RRF of the two lists of `prefetch_limit`). Sparse
+        hits carry their dense vector (for the caller's relevance); dense hits' raw score is the
+        cosine already. `group_by_document` keeps each document's best chunk only."""
         if sparse is not None and not list(sparse[0]):
             sparse = None
         if dense is None and sparse is None:
@@ -170,14 +197,33 @@ class TenantVectorStore(ABC):
         if not self.exists():
             return []
         conditions = self._conditions(bot_profile_id=str(bot_profile_id),
-                                      source_id=list(source_ids) if source_ids else None)
+                                      source_id=list(source_ids) if source_ids else None,
+                                      user_filter=user_filter)
+        hybrid = dense is not None and sparse is not None
+        per_list = prefetch_limit if hybrid or group_by_document else limit
+        queries = []
+        if dense is not None:
+            queries.append(NearestQuery(DENSE, dense=list(dense), limit=per_list))
+        if sparse is not None:
+            queries.append(NearestQuery(SPARSE, sparse=(list(sparse[0]), list(sparse[1])), limit=per_list))
         try:
-            return self._search(conditions, dense=list(dense) if dense is not None else None,
-                                sparse=(list(sparse[0]), list(sparse[1])) if sparse is not None else None,
-                                limit=limit, prefetch_limit=prefetch_limit, rrf_k=rrf_k,
-                                with_dense_vectors=with_dense_vectors)
+            lists = self._nearest(conditions, queries)
+            hits = fuse(dict(zip((q.using for q in queries), lists, strict=True)), rrf_k=rrf_k)
+            if group_by_document:
+                hits = best_per_document(hits)
+            hits = hits[:limit]
+            stored = self._points([h.id for h in hits]) if hits else {}
         except Exception as exc:
             raise unavailable(exc) from exc
+        tenant = str(self.tenant_id)
+        kept = []
+        for hit in hits:
+            payload, vector = stored.get(hit.id, ({}, None))
+            if payload.get("tenant_id") != tenant:  # the lists were tenant-filtered; checked again
+                continue
+            hit.payload, hit.vector = payload, vector
+            kept.append(hit)
+        return kept
 
     # -- backend primitives ----------------------------------------------------------------------
     @abstractmethod
@@ -209,7 +255,44 @@ class TenantVectorStore(ABC):
         """Count the points matching conditions (always tenant-led)."""
 
     @abstractmethod
-    def _search(self, conditions: Conditions, *, dense: list[float] | None,
-                sparse: tuple[list[int], list[float]] | None, limit: int, prefetch_limit: int,
-                rrf_k: int, with_dense_vectors: bool) -> list[VectorHit]:
-        """Dense, sparse or RRF-fused hybrid search under conditions (always tenant-led)."""
+    def _nearest(self, conditions: Conditions, queries: list[NearestQuery]) -> list[list[VectorHit]]:
+        """The nearest-neighbour lists of `queries`, in one batched call, under conditions (always
+        tenant-led); each hit's `score` is the raw score of its list, its payload `LIST_PAYLOAD` only."""
+
+    @abstractmethod
+    def _points(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], list[float] | None]]:
+        """Payload and dense vector of the points `ids` (hits of a tenant-filtered search)."""
+
+
+def fuse(lists: dict[str, list[VectorHit]], *, rrf_k: int) -> list[VectorHit]:
+    """One list: its order, ranks recorded. Several: reciprocal-rank fusion (ties keep the first
+    list's order), each hit carrying its rank and raw score in every list it appears in."""
+    merged: dict[str, VectorHit] = {}
+    fused: dict[str, float] = {}
+    for using, hits in lists.items():
+        for rank, hit in enumerate(hits, start=1):
+            kept = merged.setdefault(hit.id, hit)
+            kept.ranks[using] = rank
+            kept.scores[using] = hit.score
+            if kept.vector is None and hit.vector is not None:
+                kept.vector = hit.vector
+            fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (rrf_k + rank)
+    if len(lists) == 1:
+        return list(merged.values())
+    order = sorted(merged.values(), key=lambda h: -fused[h.id])
+    for hit in order:
+        hit.score = fused[hit.id]
+    return order
+
+
+def best_per_document(hits: list[VectorHit]) -> list[VectorHit]:
+    """Each document's best-ranked chunk, in order (citations that do not repeat one document)."""
+    seen: set[Any] = set()
+    kept = []
+    for hit in hits:
+        document = hit.payload.get("document_id")
+        if document in seen:
+            continue
+        seen.add(document)
+        kept.append(hit)
+    return kept

@@ -95,10 +95,14 @@ def test_search_modes_rank_the_matching_point_first(backend):
     a.upsert(points("a"))
     assert search(a, dense=DENSE["b"])[0].payload["text"] == "b"
     assert search(a, token=TOKEN["c"])[0].payload["text"] == "c"
-    hybrid = search(a, dense=DENSE["a"], token=TOKEN["a"], with_dense_vectors=True)
+    hybrid = search(a, dense=DENSE["a"], token=TOKEN["a"])
     assert hybrid[0].payload["text"] == "a" and hybrid[0].score > hybrid[1].score
-    assert hybrid[0].vector == pytest.approx(DENSE["a"])
-    assert search(a, dense=DENSE["a"], limit=1)[0].vector is None
+    # Fused client-side: each hit knows its rank and raw score in each list, and carries its dense
+    # vector (for the relevance of hits found by BM25 only).
+    assert hybrid[0].ranks == {"dense": 1, "bm25": 1}
+    assert hybrid[0].scores["dense"] == pytest.approx(1.0) and hybrid[0].vector == pytest.approx(DENSE["a"])
+    assert hybrid[0].score == pytest.approx(2 / 61)
+    assert search(a, dense=DENSE["a"], limit=1)[0].payload["tenant_id"] == str(a.tenant_id)
     # source_ids narrows the search; an empty sparse query falls back to dense only.
     assert search(a, dense=DENSE["a"], source_ids=[str(uuid.uuid4())]) == []
     assert a.search(bot_profile_id=BOT, dense=DENSE["c"], sparse=([], []), limit=1)[0].payload["text"] == "c"

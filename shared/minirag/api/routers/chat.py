@@ -107,7 +107,7 @@ def create_chat_message(body: ChatRequest, service: ChatServiceDep, principal: P
     `error` {code, message, details}. A deactivated bot is a 409 `bot_inactive`."""
     principal.require_bot(body.bot_profile_id)  # a publishable key chats with its own bot only
     command = AskBot(bot_profile_id=body.bot_profile_id, message=body.message, chat_id=body.chat_id,
-                     top_k=body.top_k)
+                     top_k=body.top_k, filter=body.filter, group_by=body.group_by)
     if body.stream:
         turn = service.prepare_turn(command)  # validation errors (404, 422) surface before the stream starts
         return StreamingResponse(_sse(service, turn),
@@ -249,5 +249,6 @@ def retrieve(body: RetrieveRequest, service: ChatServiceDep, principal: Principa
     """Ranked chunks for a query, without calling a language model."""
     principal.require_bot(body.bot_profile_id)  # a publishable key retrieves from its own bot only
     chunks = service.retrieve(Retrieve(bot_profile_id=body.bot_profile_id, query=body.query, top_k=body.top_k,
-                                       mode=body.mode, min_score=body.min_score))
+                                       mode=body.mode, min_score=body.min_score, filter=body.filter,
+                                       group_by=body.group_by))
     return RetrieveResponse(data=[RetrievedChunkPublic.model_validate(c, from_attributes=True) for c in chunks])

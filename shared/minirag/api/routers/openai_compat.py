@@ -36,7 +36,7 @@ def ask_command(body: ChatCompletionRequest) -> AskBot:
     return AskBot(bot_profile_id=body.model, message=question.text(), top_k=body.top_k,
                   chat_id=body.metadata.chat_id if body.metadata else None, end_user=body.user,
                   history=history, instructions=instructions, temperature=body.temperature,
-                  max_tokens=body.answer_tokens)
+                  max_tokens=body.answer_tokens, filter=body.filter, group_by=body.group_by)
 
 
 def _completion_id(turn: PreparedTurn | ChatTurn) -> str:

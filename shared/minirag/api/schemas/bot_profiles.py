@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from minirag.api.schemas.common import PatchModel, PublicModel, StrictModel, field_errors
+from minirag.api.schemas.filters import FILTER_DESCRIPTION, RetrievalFilter
 from minirag.documents.chunking import (
     DEFAULT_CHUNK_TOKENS,
     DEFAULT_OVERLAP_TOKENS,
@@ -72,6 +73,8 @@ class BotProfileCreate(_KeyAliases):
     min_score: Annotated[float, Field(ge=0, le=1)] = 0.0
     no_answer_text: Annotated[str, Field(min_length=1, max_length=2000)] = "I don't know based on the provided sources."
     history_turns: Annotated[int, Field(ge=0, le=50)] = 6
+    default_filter: RetrievalFilter | None = Field(default=None, description=FILTER_DESCRIPTION + " Applied to "
+                                                   "every retrieval of the bot, AND-ed with a request's filter.")
 
 
 class BotProfileUpdate(PatchModel, _KeyAliases):
@@ -80,7 +83,7 @@ class BotProfileUpdate(PatchModel, _KeyAliases):
     deactivates the bot like DELETE; `is_active: true` reactivates it (its sources stay deactivated
     until each is reactivated and ingested)."""
 
-    nullable = frozenset({"description", "provider_api_key", "credentials"})
+    nullable = frozenset({"description", "provider_api_key", "credentials", "default_filter"})
 
     fixed_fields: ClassVar[dict[str, str]] = {
         "embedding_model": "the bot's stored vectors were made with it and search compares vectors of one model "
@@ -101,6 +104,7 @@ class BotProfileUpdate(PatchModel, _KeyAliases):
     min_score: Annotated[float | None, Field(ge=0, le=1)] = None
     no_answer_text: Annotated[str | None, Field(min_length=1, max_length=2000)] = None
     history_turns: Annotated[int | None, Field(ge=0, le=50)] = None
+    default_filter: RetrievalFilter | None = None
 
 
 class BotProfilePublic(PublicModel):
@@ -122,6 +126,7 @@ class BotProfilePublic(PublicModel):
     min_score: float
     no_answer_text: str
     history_turns: int
+    default_filter: dict[str, Any] | None = None
     is_active: bool
     created_at: datetime
     updated_at: datetime

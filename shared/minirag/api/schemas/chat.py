@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from minirag.api.schemas.common import PublicModel, StrictModel, field_errors
+from minirag.api.schemas.filters import RetrievalFilter
 
 MAX_MESSAGE_CHARS = 8000
 
@@ -37,6 +38,9 @@ class ChatRequest(StrictModel):
     chat_id: uuid.UUID | None = Field(default=None, description="Continue this chat; omit to start a new one")
     stream: bool = Field(default=False, description="Answer as Server-Sent Events (text/event-stream)")
     top_k: Annotated[int | None, Field(ge=1, le=50)] = None
+    filter: RetrievalFilter | None = None
+    group_by: Literal["document"] | None = Field(default=None, description="`document`: cite each document once "
+                                                                          "(its best chunk)")
 
 
 class Citation(PublicModel):
@@ -132,7 +136,16 @@ class RetrieveRequest(StrictModel):
     query: Text
     top_k: Annotated[int, Field(ge=1, le=100)] = 5
     mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
-    min_score: Annotated[float | None, Field(ge=0, le=1, description="Defaults to the bot's min_score")] = None
+    min_score: Annotated[float | None, Field(ge=0, le=1, description="Defaults to the bot's min_score; "
+                                            "acts on `score`")] = None
+    filter: RetrievalFilter | None = None
+    group_by: Literal["document"] | None = Field(default=None, description="`document`: the best chunk per "
+                                                                          "document only")
+
+
+class RetrieverRanks(PublicModel):
+    dense: int | None = Field(default=None, description="Rank in the dense (embedding) list; null if absent")
+    sparse: int | None = Field(default=None, description="Rank in the sparse (BM25) list; null if absent")
 
 
 class RetrievedChunkPublic(PublicModel):
@@ -147,8 +160,14 @@ class RetrievedChunkPublic(PublicModel):
     heading: str | None
     page: int | None
     text: str
-    score: float = Field(description="Fusion (or single-mode) score; orders the results")
-    relevance: float | None = Field(description="Cosine similarity of query and chunk embeddings")
+    file_type: str | None = None
+    score: float = Field(description="Relevance in [0, 1]: the cosine of query and chunk embeddings (clipped), or "
+                                     "the reranker's score when the bot reranks; `min_score` acts on it")
+    relevance: float | None = Field(description="The raw cosine of query and chunk embeddings")
+    ranks: RetrieverRanks = Field(default_factory=RetrieverRanks,
+                                  description="The chunk's rank in each retriever's list (debugging)")
+    fused_score: float | None = Field(default=None, description="The reciprocal-rank-fusion score (hybrid); orders "
+                                                                "the results with `rank`")
 
 
 class RetrieveResponse(PublicModel):

@@ -13,6 +13,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from minirag.api.schemas.chat import MAX_MESSAGE_CHARS
 from minirag.api.schemas.common import PublicModel, StrictModel
+from minirag.api.schemas.filters import RetrievalFilter
 
 # Parameters of OpenAI's Chat Completions a knowledge bot does not offer: each is a 400 naming it.
 UNSUPPORTED_PARAMETERS: dict[str, str] = {
@@ -97,6 +98,9 @@ class ChatCompletionRequest(OpenAIRequestModel):
                              description="an end-user id: their turns continue one stored chat per bot")
     metadata: ChatCompletionMetadata | None = None
     top_k: int | None = Field(default=None, ge=1, le=50, description="MiniRAG: chunks to retrieve")
+    filter: RetrievalFilter | None = Field(default=None, description="MiniRAG: a metadata filter on retrieval "
+                                           "(OpenAI's clients send it with extra_body)")
+    group_by: Literal["document"] | None = Field(default=None, description="MiniRAG: cite each document once")
 
     @model_validator(mode="before")
     @classmethod
