@@ -1,7 +1,7 @@
 /* MiniRAG chat widget. One tag on any page:
  *   <script src="https://API/widget/minirag-widget.js" data-bot-id="BOT" data-api-url="https://API"
  *           data-api-key="PUBLISHABLE_KEY" data-title="Help" data-color="#1d4ed8" data-position="right" defer></script>
- * Everything lives in a closed Shadow DOM (the page's CSS cannot reach it; its own CSS cannot leak
+ * Everything lives in a Shadow DOM (the page's CSS cannot reach it; its own CSS cannot leak
  * out). Answers stream (Server-Sent Events), with numbered citations. The chat id and the messages
  * are kept in localStorage, so the conversation survives page loads. The key must be a publishable
  * key bound to the bot whose allowed_origins lists this page's origin: otherwise the API answers no
@@ -32,8 +32,7 @@
 
   var host = document.createElement("div");
   host.setAttribute("data-minirag-widget", "");
-  var root = host.attachShadow({ mode: "closed" });
-  window.__miniragWidgetRoot = root; // for tests and integrations: the shadow root (read only by convention)
+  var root = host.attachShadow({ mode: "open" });
   var side = cfg.position + ":16px";
   var style = document.createElement("style");
   style.textContent =
