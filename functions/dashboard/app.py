@@ -45,12 +45,12 @@ def _not_found(what: str) -> JSONResponse:
     return JSONResponse(error_body("not_found", f"{what} not found"), status_code=404, headers=COMMON)
 
 
-@app.get("/dashboard")
+@app.get("/dashboard", include_in_schema=False)
 def dashboard() -> Response:
     return _serve(STATIC / "dashboard" / "index.html", page=True)
 
 
-@app.get("/dashboard/{proxy:path}")
+@app.get("/dashboard/{proxy:path}", include_in_schema=False)
 def dashboard_asset(proxy: str) -> Response:
     """An asset by its path; any other path without a file extension is a page of the app."""
     found = _file("dashboard", proxy)
@@ -61,7 +61,7 @@ def dashboard_asset(proxy: str) -> Response:
     return _not_found("asset")
 
 
-@app.get("/widget/{proxy:path}")
+@app.get("/widget/{proxy:path}", include_in_schema=False)
 def widget_asset(proxy: str) -> Response:
     """The widget's script (loaded by other sites' pages: cacheable, and no CSP of its own)."""
     found = _file("widget", proxy)

@@ -91,7 +91,8 @@ def test_sign_in_create_a_bot_ingest_a_source_and_try_it_streams_a_cited_answer(
 def _host_page(folder: Path, name: str, api: str, bot_id: str, key: str, api_url: str | None = None) -> str:
     # A host page whose CSS tries to restyle everything (the widget's Shadow DOM keeps it out)
     (folder / name).write_text(f"""<!doctype html><html><head><title>Shop</title>
-<style>* {{ color: rgb(255, 0, 0) !important; font-size: 40px !important; }} button {{ display: none !important; }}</style>
+<style>* {{ color: rgb(255, 0, 0) !important; font-size: 40px !important; }}
+button {{ display: none !important; }}</style>
 </head><body><h1>Our shop</h1>
 <script src="{api}/widget/minirag-widget.js" data-bot-id="{bot_id}" data-api-url="{api_url or api}"
         data-api-key="{key}" data-title="Shop help" data-color="#0f766e" data-open="true"></script>
