@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +30,15 @@ QUESTION = "How long does the Zorblax 9 warranty last?"
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """One local runner for the module (it starts in seconds, the tests share it): its URL and
     the owner's headers of tenant Acme."""
-    process, api = start_local_runner(tmp_path_factory.mktemp("runner"))
+    saved = os.environ.get("URL_FETCH_ALLOW_PRIVATE")
+    os.environ["URL_FETCH_ALLOW_PRIVATE"] = "true"  # the webhook receiver below is on 127.0.0.1
+    try:
+        process, api = start_local_runner(tmp_path_factory.mktemp("runner"))
+    finally:
+        if saved is None:
+            os.environ.pop("URL_FETCH_ALLOW_PRIVATE")
+        else:
+            os.environ["URL_FETCH_ALLOW_PRIVATE"] = saved
     try:
         yield api, bootstrap_tenant(api)
     finally:
@@ -180,3 +190,97 @@ def test_a_member_cannot_see_the_users_page_and_an_owner_can(runner, new_page):
     expect(owner.get_by_role("heading", name="Users", exact=True)).to_be_visible()
     expect(owner.get_by_role("cell", name="m@acme.example")).to_be_visible()
     expect(owner.get_by_label("role of m@acme.example")).to_have_value("member")
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    received: list[bytes] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server name
+        self.received.append(self.rfile.read(int(self.headers.get("content-length") or 0)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[tuple[str, list[bytes]]]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Receiver.received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_page_works_for_an_owner_chats_usage_tokens_webhooks_and_settings(runner, new_page, webhook_receiver):
+    api, auth = runner
+    # Given a bot that answered one question through the API
+    bot_id = ingested_bot(api, auth, "Pages bot", FACT)
+    asked = httpx.post(f"{api}/v1/chat", headers=auth, timeout=60,
+                       json={"bot_profile_id": bot_id, "message": QUESTION})
+    assert asked.status_code == 200, asked.text
+    page = new_page()
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    sign_in(page, api, *OWNER)
+
+    # Overview: each component's health and the counts
+    expect(page.get_by_role("cell", name="database")).to_be_visible()
+    expect(page.locator("dl.counts")).to_contain_text("chats")
+
+    # Chats: the conversation is listed and found by search; its transcript has the citation
+    page.get_by_role("navigation").get_by_role("link", name="Chats").click()
+    page.get_by_label("Search").fill("pages bot")
+    page.get_by_role("row").filter(has_text="Pages bot").get_by_role("link").click()
+    assistant = page.locator(".msg.assistant")
+    expect(assistant).to_contain_text("37 months")
+    expect(assistant.locator(".citations")).to_contain_text("Zorblax 9 warranty")
+    # And feedback given there is stored (shown from the API's answer)
+    assistant.get_by_role("button", name="Good answer").click()
+    expect(assistant).to_contain_text("rated positive")
+    with page.expect_download() as exported:
+        page.get_by_role("link", name="Export CSV").click()
+    assert "37 months" in Path(exported.value.path()).read_text()
+
+    # Usage: the three daily charts are drawn by the vendored chart library, and tokens per model
+    page.get_by_role("navigation").get_by_role("link", name="Usage").click()
+    expect(page.locator("figure.chart canvas")).to_have_count(3)
+    expect(page.get_by_role("figure", name="Tokens per model")).to_contain_text("local/extractive")
+
+    # API tokens: created with a scope, shown once, listed, revoked
+    page.get_by_role("navigation").get_by_role("link", name="API tokens").click()
+    page.get_by_label("Name").fill("ci token")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("code.secret")).to_contain_text("mrg_")
+    row = page.get_by_role("row").filter(has_text="ci token")
+    expect(row).to_contain_text("read")
+    row.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_role("row").filter(has_text="ci token")).to_contain_text("revoked")
+    expect(page.get_by_role("row").filter(has_text="ci token").get_by_role("button", name="Revoke")).to_have_count(0)
+
+    # Webhooks: created (secret shown once), a test ping queued, its delivery log opens
+    page.get_by_role("navigation").get_by_role("link", name="Webhooks").click()
+    hook_url, received = webhook_receiver
+    page.get_by_label("URL").fill(hook_url)
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.get_by_text("Signing secret (shown once)")).to_be_visible()
+    hook = page.get_by_role("row").filter(has_text=hook_url)
+    hook.get_by_role("button", name="Send test ping").click()
+    expect(page.get_by_role("status")).to_contain_text("Test ping queued")
+    hook.get_by_role("link", name="Delivery log").click()
+    expect(page.get_by_role("heading", name="Delivery log")).to_be_visible()
+    deadline = time.monotonic() + 20  # delivered by the runner's webhook worker; the log is read on load
+    while not page.get_by_role("cell", name="ok 204").count() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.reload()
+    expect(page.get_by_role("cell", name="ok 204")).to_be_visible()
+    assert received and b"ping" in received[-1]
+
+    # Settings: the tenant and its limits with what is used
+    page.get_by_role("navigation").get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Quotas and limits in use")).to_be_visible()
+    assert page.get_by_role("row").count() > 2
+    assert script_errors == []

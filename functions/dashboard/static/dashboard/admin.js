@@ -70,9 +70,10 @@ export async function tokensPage(main) {
       ["Scopes", (t) => (t.scopes ? t.scopes.join(", ") : "all of the role")],
       ["Bot / origins", (t) => (t.bot_profile_id ? `bot ${t.bot_profile_id.slice(0, 8)} · ${(t.allowed_origins || []).join(", ")}` : "—")],
       ["Last used", (t) => when(t.last_used_at)],
-      ["", (t) => h("button.secondary", { type: "button", onclick: action(async () => {
+      ["Status", (t) => (t.revoked_at ? `revoked ${when(t.revoked_at)}` : t.expires_at ? `expires ${when(t.expires_at)}` : "active")],
+      ["", (t) => (t.revoked_at ? "" : h("button.secondary", { type: "button", onclick: action(async () => {
         await api("DELETE", `/v1/api-tokens/${t.id}`); toast(`Token “${t.name}” revoked`); await show();
-      }) }, "Revoke")]], tokens, "No token yet."));
+      }) }, "Revoke"))]], tokens, "No token yet."));
   }
   main.append(form, h("h2", {}, "Your tokens"), listing);
   await show();

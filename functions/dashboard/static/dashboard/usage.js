@@ -10,7 +10,7 @@ function daySeconds(day) { return Date.parse(`${day}T00:00:00Z`) / 1000; }
 
 function chart(title, days, series) {
   const box = h("figure.chart", { "aria-label": title }, h("figcaption", {}, title));
-  const width = Math.min(720, Math.max(300, document.getElementById("main").clientWidth - 40));
+  const width = Math.min(1000, Math.max(280, document.getElementById("main").clientWidth - 40));
   const data = [days.map(daySeconds), ...series.map((s) => s.values)];
   const plot = new uPlot({
     width, height: 220, scales: { x: { time: true } },
@@ -41,12 +41,13 @@ export async function usagePage(main) {
   const costs = await Promise.all(days.map((d) => api("GET", `/v1/stats/usage/by-model?from=${d}&to=${d}`)
     .then((rows) => rows.reduce((sum, r) => sum + (r.cost_usd || 0), 0))));
   const money = (v) => `$${Number(v || 0).toFixed(4)}`;
-  main.append(h("div.grid", {},
+  main.append(h("div.stack", {},
     chart("Tokens per day", days, [{ label: "prompt", color: "#2563eb", values: daily.map((d) => d.prompt_tokens) },
       { label: "completion", color: "#16a34a", values: daily.map((d) => d.completion_tokens) }]),
     chart("Cost per day (USD)", days, [{ label: "cost", color: "#b45309", values: costs }]),
     chart("Feedback per day", trend.map((d) => d.date), [{ label: "positive", color: "#16a34a", values: trend.map((d) => d.positive) },
-      { label: "negative", color: "#dc2626", values: trend.map((d) => d.negative) }]),
+      { label: "negative", color: "#dc2626", values: trend.map((d) => d.negative) }])),
+  h("div.grid", {},
     bars("Tokens per model", byModel, (r) => r.model, (r) => r.total_tokens),
     bars("Tokens per bot", byBot, (r) => `${r.bot_name || "(no bot)"} · ${r.model}`, (r) => r.total_tokens)),
   h("h2", {}, "Cost per model"),
