@@ -78,10 +78,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
 
 # -- Playwright, driving the same Debian Chromium ---------------------------------------------------
 # `playwright install` (a browser download) is never run: `executable_path` points at the system's
-# Chromium. One browser per test session; one fresh context (storage, cookies) per test.
+# Chromium. One browser per test module (Playwright's sync API keeps an asyncio loop running while it
+# is open, which would break the asyncio tests that run after this folder); a fresh context per test.
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     executable = _executable()
     required = os.environ.get("MINIRAG_REQUIRE_BROWSER") == "1"
