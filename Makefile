@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .PHONY: dev test install install-test migrate lint clean \
-        up down localstack localstack-install dev-aws test-e2e test-browser sdk sam-install sam-validate sam-build sizes cold-start
+        up down localstack localstack-install dev-aws test-e2e test-browser screenshots vendor-assets sdk sam-install sam-validate sam-build sizes cold-start
 
 # `$(call step,what,command)`: say what starts, run it, say how long it took (a first run is never silent).
 comma := ,
@@ -123,6 +123,22 @@ sdk: $(VENV)/.installed-test
 ## The real-browser tests alone (headless Chromium from Debian's packages; also part of `make test`).
 test-browser: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
+## The README's dashboard and widget screenshots (functions/dashboard/screenshots/), taken again.
+screenshots: $(VENV)/.installed-test
+	PYTHONPATH=shared:. $(BIN)/python bench/screenshots.py
+
+## The dashboard's vendored chart library, fetched again from npm and checked against its pinned hash
+## (the committed files are what the dashboard serves; nothing is built or fetched at run time).
+UPLOT_VERSION := 1.6.32
+UPLOT_SHA256  := 4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d
+VENDOR        := functions/dashboard/static/dashboard/vendor
+vendor-assets:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null && \
+	  echo "$(UPLOT_SHA256)  uplot-$(UPLOT_VERSION).tgz" | sha256sum -c - && tar xzf uplot-$(UPLOT_VERSION).tgz && \
+	  cp package/dist/uPlot.esm.js package/dist/uPlot.min.css $(CURDIR)/$(VENDOR)/ && \
+	  cp package/LICENSE $(CURDIR)/$(VENDOR)/uPlot.LICENSE.txt && rm -rf $$tmp
+	git diff --stat -- $(VENDOR)
 
 test-e2e: $(VENV)/.installed-test $(if $(LOCALSTACK_URL),,$(LOCALSTACK_VENV)/.installed)
 	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)

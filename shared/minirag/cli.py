@@ -147,7 +147,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         scheduler = Scheduler(template)  # the reconciler: at start-up, then at its template rate
         scheduler.start()
     base = f"http://{args.host}:{args.port}"
-    print(f"MiniRAG API listening on {base}  (OpenAPI docs: {base}/docs, spec: {base}/openapi.json)")
+    print(f"MiniRAG API listening on {base}  (OpenAPI docs: {base}/docs, spec: {base}/openapi.json, "
+          f"dashboard: {base}/dashboard)")
     print(f"  database: {settings.resolved_database_url.split('@')[-1]}  vectors: "
           f"{settings.qdrant_url or settings.resolved_qdrant_path}  queue: {settings.queue_backend}  "
           f"routes: {len(template.routes)}", flush=True)

@@ -74,3 +74,53 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+# -- Playwright, driving the same Debian Chromium ---------------------------------------------------
+# `playwright install` (a browser download) is never run: `executable_path` points at the system's
+# Chromium. One browser per test module (Playwright's sync API keeps an asyncio loop running while it
+# is open, which would break the asyncio tests that run after this folder); a fresh context per test.
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _executable()
+    required = os.environ.get("MINIRAG_REQUIRE_BROWSER") == "1"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if required:
+            pytest.fail("playwright is not installed, and MINIRAG_REQUIRE_BROWSER=1 (pip install -e '.[test]')")
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    if executable is None:
+        if required:
+            pytest.fail("no Chromium found, and MINIRAG_REQUIRE_BROWSER=1: install it (apt-get install chromium)")
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_page(request: pytest.FixtureRequest, browser):
+    """`new_page(width=1280)`: a page in its own context; every page of a failed test is saved as a
+    screenshot under ARTIFACTS."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    report = getattr(request.node, "rep_call", None)
+    for number, context in enumerate(contexts):
+        if report is not None and report.failed:
+            for index, page in enumerate(context.pages):
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                saved = ARTIFACTS / f"{request.node.name}-{number}-{index}.png"
+                page.screenshot(path=str(saved), full_page=True)
+                print(f"screenshot of {page.url}: {saved}")
+        context.close()

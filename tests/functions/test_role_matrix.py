@@ -18,7 +18,9 @@ from tests.conftest import ROOT
 from tests.factories import make_user
 
 ROUTES = sorted({r.route_key for r in load_template(str(ROOT / "template.yaml")).routes})
-PUBLIC = {"POST /v1/tenants", "POST /v1/auth/token", "POST /v1/auth/login", "GET /health"}
+PUBLIC = {"POST /v1/tenants", "POST /v1/auth/token", "POST /v1/auth/login", "GET /health",
+          # the dashboard's and widget's static files and the CORS preflights take no credential
+          "GET /dashboard", "GET /dashboard/{proxy+}", "GET /widget/{proxy+}", "OPTIONS /v1/{proxy+}"}
 ROLES = ("member", "admin", "owner")
 
 

@@ -63,9 +63,13 @@ def test_http_api_event_resolves_to_callable_handler(function_id, event_name, pr
     assert spec.handler == "app.handler"
     assert callable(handler)
     assert props.get("ApiId") == {"Ref": "HttpApi"}
-    # (versioned under /v1/, but for the one liveness route load balancers call)
-    assert props["Path"].startswith("/v1/") or props["Path"] == "/health"
-    assert props["Method"] in {"GET", "POST", "PATCH", "DELETE", "PUT"}
+    # (versioned under /v1/, but for the one liveness route load balancers call and the dashboard's
+    # and widget's static files; OPTIONS only for the CORS preflights minirag.api.cors answers)
+    assert props["Path"].startswith(("/v1/", "/dashboard", "/widget/")) or props["Path"] == "/health"
+    assert props["Method"] in {"GET", "POST", "PATCH", "DELETE", "PUT"} or (
+        props["Method"] == "OPTIONS" and function_id == "SystemFunction")
+    if props["Path"].startswith(("/dashboard", "/widget/")):
+        assert function_id == "DashboardFunction" and props["Method"] == "GET"
 
 
 def test_routes_are_unique_and_all_parsed():

@@ -107,6 +107,11 @@ CASES: dict[str, Case] = {
     "GET /v1/auth/me": Case(SelfView()),
     # system
     "GET /health": Case(Exempt("unauthenticated liveness: a constant body, reads no tenant or database")),
+    "GET /dashboard": Case(Exempt("static files of the dashboard, the same for everyone; no tenant or database")),
+    "GET /dashboard/{proxy+}": Case(Exempt("static files of the dashboard; tests/local/test_cors_and_dashboard.py")),
+    "GET /widget/{proxy+}": Case(Exempt("the widget's static script; tests/local/test_cors_and_dashboard.py")),
+    "OPTIONS /v1/{proxy+}": Case(Exempt("CORS preflight without a credential: says only whether some live "
+                                        "publishable key lists the origin; tests/local/test_cors_and_dashboard.py")),
     "GET /v1/system/health": Case(
         Exempt("the platform's parts (status, latency), no tenant data; tests/functions/test_system.py")),
     "GET /v1/system/health/detailed": Case(SelfView()),

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from minirag import __version__
+from minirag.api.cors import CorsMiddleware
 from minirag.api.errors import install_error_handlers
 from minirag.api.middleware import RequestContextMiddleware
 from minirag.api.openapi_errors import install_error_schema
@@ -29,5 +30,6 @@ def build_app(*routers: APIRouter, title: str) -> FastAPI:
         app.include_router(router)
     install_error_handlers(app)
     install_error_schema(app)
+    app.add_middleware(CorsMiddleware)  # inside the request context: every answer, errors too
     app.add_middleware(RequestContextMiddleware)  # reads MAX_REQUEST_BYTES per request, not at import
     return app

@@ -150,6 +150,8 @@ def _check_origin(request: Request, allowed: list[str] | None) -> None:
     if allowed and origin is not None and origin.strip().lower().rstrip("/") not in allowed:
         raise Forbidden("this key may not be used from this origin", code="origin_not_allowed",
                         details=field_details("origin", "not in the key's allowed_origins"))
+    if allowed and origin is not None:
+        request.state.cors_origin = origin  # minirag.api.cors answers this origin, and only it
 
 
 def get_scope(session: SessionDep, principal: PrincipalDep) -> TenantScope:

@@ -63,6 +63,23 @@ class SystemRepository:
         row = self._session.execute(stmt, execution_options=_SYSTEM).first()
         return (row[0], row[1]) if row else None
 
+    def origin_has_a_key(self, origin: str, now: datetime) -> bool:
+        """Whether some live publishable key (bound to a bot) lists this origin in allowed_origins: what
+        a CORS preflight, which carries no credential, may know. The JSON list is read in Python (no
+        portable JSON containment across SQLite and PostgreSQL); the scan covers bot-bound keys only."""
+        stmt = (
+            select(ApiToken.allowed_origins)
+            .join(Tenant, Tenant.id == ApiToken.tenant_id)
+            .where(
+                ApiToken.bot_profile_id.is_not(None),
+                ApiToken.revoked_at.is_(None),
+                (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now),
+                Tenant.is_active.is_(True),
+            )
+        )
+        rows = self._session.execute(stmt, execution_options=_SYSTEM).scalars()
+        return any(origin in (origins or ()) for origins in rows)
+
     @staticmethod
     def touch_due(token: ApiToken, now: datetime) -> bool:
         """Use is recorded at most once a minute per token, so reads do not all become writes."""

@@ -61,6 +61,11 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/v1/system/health"): ACCOUNT_READ,
     ("GET", "/v1/system/health/detailed"): ACCOUNT_READ,
+    # CORS preflights (no credential: minirag.api.cors), the dashboard and the widget's static files
+    ("OPTIONS", "/v1/{proxy+}"): PUBLIC,
+    ("GET", "/dashboard"): PUBLIC,
+    ("GET", "/dashboard/{proxy+}"): PUBLIC,
+    ("GET", "/widget/{proxy+}"): PUBLIC,
     # users (owners manage, admins see the team)
     ("POST", "/v1/users"): USERS_WRITE,
     ("GET", "/v1/users"): USERS_READ,
