@@ -124,7 +124,8 @@ def main() -> int:
     # The whole corpus is one source: an operator's per-source caps for a corpus this size (the
     # defaults, 2M characters / 5,000 chunks, are for what tenants upload on a shared worker).
     configure_environment(EMBEDDING_MODEL=runs[0][0], INGEST_BATCH_DOCUMENTS="256",
-                          INGEST_MAX_SOURCE_CHARS="20000000", INGEST_MAX_SOURCE_CHUNKS="100000", **extra)
+                          INGEST_MAX_SOURCE_CHARS="20000000", INGEST_MAX_SOURCE_CHUNKS="100000",
+                          LIMIT_REQUESTS_PER_MINUTE="1000000", **extra)  # the queries are one token's
     from minirag.llm.gateway import get_gateway
 
     get_gateway().models_dir = args.models_dir
