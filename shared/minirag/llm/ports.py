@@ -3,7 +3,7 @@ calls without importing LiteLLM (`minirag.llm.gateway.LLMGateway` is the real on
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from typing import Iterator, Literal, Protocol
 
 
 class ModelCompletion(Protocol):
@@ -34,4 +34,5 @@ class ModelGateway(Protocol):
     def stream(self, messages: list[dict], *, model: str, temperature: float, max_tokens: int,
                api_key: str | None = None, timeout: float = 60) -> ModelStream: ...
 
-    def embed(self, texts: list[str], *, model: str, api_key: str | None = None) -> list[list[float]]: ...
+    def embed(self, texts: list[str], *, model: str, api_key: str | None = None,
+              input_type: Literal["query", "document"] | None = None) -> list[list[float]]: ...

