@@ -80,6 +80,7 @@ class UsageKind(str, enum.Enum):
     chat = "chat"
     rewrite = "rewrite"
     embedding = "embedding"
+    rerank = "rerank"
 
 
 class Tenant(IdMixin, TimestampMixin, Base):
@@ -152,6 +153,9 @@ class BotProfile(TenantOwned, Base):
     no_answer_text: Mapped[str] = mapped_column(Text, default="I don't know based on the provided sources.")
     history_turns: Mapped[int] = mapped_column(Integer, default=6)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Reranking (issue 12): a LiteLLM rerank model, and how many reranked passages to keep (None: top_k).
+    rerank_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    rerank_top_n: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @property
     def has_provider_key(self) -> bool:

@@ -83,6 +83,8 @@ class CreateBotProfile:
     min_score: float
     no_answer_text: str
     history_turns: int
+    rerank_model: str | None = None  # None: no reranking
+    rerank_top_n: int | None = None  # None: the bot's top_k
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class UpdateBotProfile(_Changes):
     min_score: float | Unset = UNSET
     no_answer_text: str | Unset = UNSET
     history_turns: int | Unset = UNSET
+    rerank_model: str | None | Unset = UNSET  # None: stop reranking
+    rerank_top_n: int | None | Unset = UNSET  # None: the bot's top_k
 
 
 # -- sources ------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class RetrievedChunk:
     rank: int
     filename: str | None = None  # the uploaded file's (or zip member's) name
     metadata: dict[str, Any] = field(default_factory=dict)  # the document's own (a JSON Lines line's `metadata`)
+    rerank_score: float | None = None  # the reranker's relevance (services/reranking.py); then also `score`
 
 
 class RetrievalBot(Protocol):
@@ -74,6 +75,8 @@ class BotSnapshot:
     min_score: float
     no_answer_text: str
     history_turns: int
+    rerank_model: str | None = None  # reranking (services/reranking.py)
+    rerank_top_n: int | None = None
 
     @classmethod
     def of(cls, bot: BotProfile) -> "BotSnapshot":

@@ -23,6 +23,11 @@ ProviderKey = Annotated[SecretStr, Field(min_length=1, max_length=1000)]
 ChunkTokens = Field(ge=MIN_CHUNK_TOKENS, le=MAX_CHUNK_TOKENS)
 OverlapTokens = Field(ge=0, le=max_overlap_tokens(MAX_CHUNK_TOKENS))
 DEFAULT_MAX_TOKENS = 1024
+MAX_RERANK_TOP_N = 100
+RerankModel = Field(default=None, description="A LiteLLM rerank model (e.g. cohere/rerank-v3.5, "
+                                              "jina_ai/jina-reranker-v2-base-multilingual); null: no reranking")
+RerankTopN = Field(default=None, ge=1, le=MAX_RERANK_TOP_N,
+                   description="How many reranked passages are kept; null: the top_k asked for")
 
 
 class Credentials(StrictModel):
@@ -72,6 +77,8 @@ class BotProfileCreate(_KeyAliases):
     min_score: Annotated[float, Field(ge=0, le=1)] = 0.0
     no_answer_text: Annotated[str, Field(min_length=1, max_length=2000)] = "I don't know based on the provided sources."
     history_turns: Annotated[int, Field(ge=0, le=50)] = 6
+    rerank_model: ModelName | None = RerankModel
+    rerank_top_n: int | None = RerankTopN
 
 
 class BotProfileUpdate(PatchModel, _KeyAliases):
@@ -80,7 +87,7 @@ class BotProfileUpdate(PatchModel, _KeyAliases):
     deactivates the bot like DELETE; `is_active: true` reactivates it (its sources stay deactivated
     until each is reactivated and ingested)."""
 
-    nullable = frozenset({"description", "provider_api_key", "credentials"})
+    nullable = frozenset({"description", "provider_api_key", "credentials", "rerank_model", "rerank_top_n"})
 
     fixed_fields: ClassVar[dict[str, str]] = {
         "embedding_model": "the bot's stored vectors were made with it and search compares vectors of one model "
@@ -101,6 +108,8 @@ class BotProfileUpdate(PatchModel, _KeyAliases):
     min_score: Annotated[float | None, Field(ge=0, le=1)] = None
     no_answer_text: Annotated[str | None, Field(min_length=1, max_length=2000)] = None
     history_turns: Annotated[int | None, Field(ge=0, le=50)] = None
+    rerank_model: ModelName | None = RerankModel
+    rerank_top_n: int | None = RerankTopN
 
 
 class BotProfilePublic(PublicModel):
@@ -122,6 +131,8 @@ class BotProfilePublic(PublicModel):
     min_score: float
     no_answer_text: str
     history_turns: int
+    rerank_model: str | None = None
+    rerank_top_n: int | None = None
     is_active: bool
     created_at: datetime
     updated_at: datetime

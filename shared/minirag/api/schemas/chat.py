@@ -78,6 +78,9 @@ class ChatResponse(PublicModel):
     sources: list[Citation] = Field(description="The same as `citations` (the seed system's name)")
     retrieval_query: str
     usage: UsagePublic
+    warnings: list[str] = Field(default_factory=list, description="What went wrong without failing the answer, "
+                                                                  "e.g. the bot's reranker failed and retrieval's "
+                                                                  "own order was used")
 
 
 class ChatPublic(PublicModel):
@@ -147,9 +150,14 @@ class RetrievedChunkPublic(PublicModel):
     heading: str | None
     page: int | None
     text: str
-    score: float = Field(description="Fusion (or single-mode) score; orders the results")
+    score: float = Field(description="Fusion (or single-mode) score; orders the results. With the bot's "
+                                     "reranker: the reranker's relevance_score")
     relevance: float | None = Field(description="Cosine similarity of query and chunk embeddings")
+    rerank_score: float | None = Field(default=None, description="The reranker's relevance_score (bots with "
+                                                                 "rerank_model); null when not reranked")
 
 
 class RetrieveResponse(PublicModel):
     data: list[RetrievedChunkPublic]
+    warnings: list[str] = Field(default_factory=list, description="e.g. the bot's reranker failed and "
+                                                                  "retrieval's own order was used")
