@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,8 @@ class CohereStandIn:
     inverse of the order it was sent in); records every request. `status` != 200 answers an error."""
 
     status: int = 200
+    delay: float = 0.0  # seconds before answering
+    empty: bool = False  # answer 200 with no results
     requests: list[tuple[str, dict, dict]] = field(default_factory=list)  # (path, headers, body)
     port: int = 0
 
@@ -52,20 +55,24 @@ class CohereStandIn:
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
                 stand_in.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                time.sleep(stand_in.delay)
                 if stand_in.status != 200:
                     reply: dict = {"message": "internal error"}
                 else:
                     count = len(body["documents"])
                     results = sorted(({"index": i, "relevance_score": stand_in.score(i, count)}
                                       for i in range(count)), key=lambda r: -r["relevance_score"])
-                    reply = {"id": "rr-1", "results": results[: body.get("top_n") or count],
+                    reply = {"id": "rr-1", "results": [] if stand_in.empty else results[: body.get("top_n") or count],
                              "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}}}
                 data = json.dumps(reply).encode()
-                self.send_response(stand_in.status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(stand_in.status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller timed out and hung up ("too_slow")
 
             def log_message(self, *args) -> None:
                 pass
@@ -219,7 +226,7 @@ def test_chat_prompt_lists_the_passages_in_reranked_order(api, tenant_a, reranke
     assert positions == sorted(positions, reverse=True)
 
 
-@pytest.mark.parametrize("failure", ["http_500", "down"])
+@pytest.mark.parametrize("failure", ["http_500", "down", "no_results", "too_slow"])
 def test_reranker_failure_keeps_the_fused_order_with_a_warning(api, tenant_a, reranked_bot, reranker, monkeypatch,
                                                              tenant_rows, failure):
     from minirag.db.models import UsageEvent, UsageKind
@@ -232,6 +239,11 @@ def test_reranker_failure_keeps_the_fused_order_with_a_warning(api, tenant_a, re
                      token=tenant_a.token).status == 200
     if failure == "http_500":
         reranker.status = 500
+    elif failure == "no_results":
+        reranker.empty = True
+    elif failure == "too_slow":
+        reranker.delay = 1.5
+        set_env(monkeypatch, RERANK_TIMEOUT_SECONDS="0.3")
     else:
         set_env(monkeypatch, MODEL_ENDPOINTS=json.dumps({"cohere": "http://127.0.0.1:9"}))  # discard port
 
@@ -255,7 +267,7 @@ def test_reranker_failure_keeps_the_fused_order_with_a_warning(api, tenant_a, re
     assert done["warnings"] == [warning] and done["answer"] == chat.json["answer"]
     # ... and no rerank usage is recorded for calls that did not succeed
     assert tenant_rows(tenant_a, UsageEvent, UsageEvent.kind == UsageKind.rerank) == []
-    if failure == "http_500":
+    if failure != "down":
         assert len(reranker.requests) == 3  # one call each (LLM_MAX_RETRIES=0), none retried
 
 
