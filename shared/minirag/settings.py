@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     embedding_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=60, gt=0)
     llm_max_retries: int = Field(default=3, ge=0, le=10)
+    # A bot's reranker (rerank_model) gets this long per call; past it the fused order is used.
+    rerank_timeout_seconds: float = Field(default=10, gt=0, le=120)
 
     # Queue: "embedded" is the durable queue table in the app database that the local runner drains
     # ("memory", its old name, means the same); "sqs" uses boto3 (AWS_ENDPOINT_URL).

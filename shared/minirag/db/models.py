@@ -80,6 +80,7 @@ class UsageKind(str, enum.Enum):
     chat = "chat"
     rewrite = "rewrite"
     embedding = "embedding"
+    rerank = "rerank"
 
 
 class Tenant(IdMixin, TimestampMixin, Base):
@@ -154,6 +155,9 @@ class BotProfile(TenantOwned, Base):
     # A metadata filter (vectorstore/filters.py JSON) AND-ed with every retrieval of this bot.
     default_filter: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Reranking (issue 12): a LiteLLM rerank model, and how many reranked passages to keep (None: top_k).
+    rerank_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    rerank_top_n: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @property
     def has_provider_key(self) -> bool:

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from minirag.errors import AppError, ProviderRejected, RateLimited, UpstreamUnavailable
 from minirag.llm.model_policy import HOSTED_PROVIDERS, PLATFORM_CREDENTIAL_PROVIDERS, ModelNotAllowed, ModelPolicy
-from minirag.llm.results import Completion, Retryable
+from minirag.llm.results import Completion, RerankHit, Reranking, Retryable
 from minirag.llm.streaming import CompletionStream
 from minirag.settings import get_settings
 from minirag.storable import storable_text
@@ -390,6 +390,49 @@ class LLMGateway:
             **kwargs,
         )
         return CompletionStream(self, chunks, model=model, messages=messages, api_key=api_key)
+
+
+    # ---- reranking --------------------------------------------------------------------------
+
+    def rerank(self, query: str, documents: list[str], *, model: str, top_n: int, api_key: str | None = None,
+               timeout: float = 30) -> Reranking:
+        """`documents` ordered by a LiteLLM rerank model (Cohere, Jina, Voyage, Bedrock, ...), best
+        first, at most `top_n`. The same policy, endpoint, key and retry rules as a completion: the
+        bot's `rerank_model` field is named when the policy refuses it."""
+        if not documents:
+            return Reranking(model=model, hits=(), search_units=None, total_tokens=0, cost=None)
+        if model.startswith(LOCAL_PREFIX):
+            raise ModelNotAllowed("rerank_model", "no offline reranker ships with this deployment; "
+                                                  "name a LiteLLM rerank model such as cohere/rerank-v3.5")
+        litellm = self._litellm()
+        response = self._call(litellm.rerank, model=model, api_key=api_key, field="rerank_model", query=query,
+                              documents=list(documents), top_n=min(top_n, len(documents)),
+                              return_documents=False, timeout=timeout)
+        hits: list[RerankHit] = []
+        for item in getattr(response, "results", None) or []:
+            index, score = item.get("index"), item.get("relevance_score")
+            if isinstance(index, int) and 0 <= index < len(documents) and isinstance(score, (int, float)):
+                hits.append(RerankHit(index=index, relevance_score=float(score)))
+        if not hits:
+            raise UpstreamUnavailable(f"The rerank model '{model}' returned no results.")
+        hits.sort(key=lambda hit: -hit.relevance_score)
+        billed = ((getattr(response, "meta", None) or {}).get("billed_units") or {})
+        units = billed.get("search_units")
+        return Reranking(model=model, hits=tuple(hits[:top_n]),
+                         search_units=int(units) if isinstance(units, (int, float)) else None,
+                         total_tokens=int(billed.get("total_tokens") or 0), cost=self._rerank_cost(response, model))
+
+    def _rerank_cost(self, response: Any, model: str) -> float | None:
+        """LiteLLM's own price for the call (per query or search unit, from its bundled map)."""
+        if not self._priced(model):
+            return None
+        cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+        try:
+            if cost is None:
+                cost = self._litellm().completion_cost(completion_response=response, call_type="rerank", model=model)
+            return float(cost)
+        except Exception:
+            return None
 
 
 @lru_cache(maxsize=1)

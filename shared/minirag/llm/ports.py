@@ -3,7 +3,7 @@ calls without importing LiteLLM (`minirag.llm.gateway.LLMGateway` is the real on
 
 from __future__ import annotations
 
-from typing import Iterator, Literal, Protocol
+from typing import Iterator, Literal, Protocol, Sequence
 
 
 class ModelCompletion(Protocol):
@@ -15,6 +15,26 @@ class ModelCompletion(Protocol):
     def prompt_tokens(self) -> int: ...
     @property
     def completion_tokens(self) -> int: ...
+    @property
+    def cost(self) -> float | None: ...
+
+
+class ModelRerankHit(Protocol):
+    @property
+    def index(self) -> int: ...
+    @property
+    def relevance_score(self) -> float: ...
+
+
+class ModelReranking(Protocol):
+    @property
+    def model(self) -> str: ...
+    @property
+    def hits(self) -> Sequence[ModelRerankHit]: ...
+    @property
+    def search_units(self) -> int | None: ...
+    @property
+    def total_tokens(self) -> int: ...
     @property
     def cost(self) -> float | None: ...
 
@@ -36,3 +56,6 @@ class ModelGateway(Protocol):
 
     def embed(self, texts: list[str], *, model: str, api_key: str | None = None,
               input_type: Literal["query", "document"] | None = None) -> list[list[float]]: ...
+
+    def rerank(self, query: str, documents: list[str], *, model: str, top_n: int, api_key: str | None = None,
+               timeout: float = 30) -> ModelReranking: ...

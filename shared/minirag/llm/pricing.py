@@ -35,6 +35,7 @@ class ModelPrice:
     pricing: PricingKind
     prompt_per_token: float | None
     completion_per_token: float | None
+    per_request: float = 0.0  # rerank models (`input_cost_per_query`): USD per call
 
     @property
     def prompt_per_1m(self) -> float | None:
@@ -44,11 +45,13 @@ class ModelPrice:
     def completion_per_1m(self) -> float | None:
         return None if self.completion_per_token is None else self.completion_per_token * 1_000_000
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
-        """USD for these tokens; None when the model's price is unknown."""
+    def cost(self, prompt_tokens: int, completion_tokens: int, requests: int = 0) -> float | None:
+        """USD for these tokens (and calls, for models priced per call); None when the price is unknown.
+        A rerank call of up to 100 documents is one Cohere search unit, so one call is one query."""
         if self.prompt_per_token is None or self.completion_per_token is None:
             return None
-        return prompt_tokens * self.prompt_per_token + completion_tokens * self.completion_per_token
+        return (prompt_tokens * self.prompt_per_token + completion_tokens * self.completion_per_token
+                + requests * self.per_request)
 
 
 class ModelPricing:
@@ -80,7 +83,8 @@ class ModelPricing:
         if entry is None:
             return ModelPrice(model, "unknown", None, None)
         return ModelPrice(model, "litellm", float(entry["input_cost_per_token"]),
-                          float(entry.get("output_cost_per_token") or 0.0))
+                          float(entry.get("output_cost_per_token") or 0.0),
+                          float(entry.get("input_cost_per_query") or 0.0))
 
     def _entry(self, model: str) -> dict[str, Any] | None:
         """The exact name, else without its `provider/` prefix (LiteLLM keys OpenAI's models bare)."""

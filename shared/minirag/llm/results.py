@@ -1,4 +1,4 @@
-"""What a model call returns (`Completion`) and the gateway's internal retry marker, in a module
+"""What a model call returns (`Completion`, `Reranking`) and the gateway's internal retry marker, in a module
 of their own so the gateway and its stream reader share them without importing each other."""
 
 from __future__ import annotations
@@ -17,6 +17,26 @@ class Completion:
     total_tokens: int
     cost: float | None
     finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RerankHit:
+    """One reranked document: its position in the input list and the reranker's relevance score."""
+
+    index: int
+    relevance_score: float
+
+
+@dataclass(frozen=True)
+class Reranking:
+    """A rerank call's answer, best first; `search_units` is what the provider billed (Cohere's
+    unit, None when it does not say), `cost` USD from LiteLLM (None when unpriced)."""
+
+    model: str
+    hits: tuple[RerankHit, ...]
+    search_units: int | None
+    total_tokens: int
+    cost: float | None
 
 
 @dataclass(frozen=True)

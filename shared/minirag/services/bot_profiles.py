@@ -11,7 +11,7 @@ from minirag.db import quota_rows
 from minirag.db.models import BotProfile, Source
 from minirag.db.scope import PageResult, TenantScope
 from minirag.documents.chunking import validate_chunking
-from minirag.llm.model_policy import ModelPolicy
+from minirag.llm.model_policy import LOCAL_PREFIX, ModelNotAllowed, ModelPolicy
 from minirag.security.fernet import encrypt_secret
 from minirag.services.commands import CreateBotProfile, UpdateBotProfile
 from minirag.services.quotas import tenant_quota
@@ -36,6 +36,7 @@ class BotProfileService:
         bot = BotProfile(id=uuid.uuid4(), **data)
         self._set_key(bot, key)
         self._check_models(bot, model_field="model", embedding_field="embedding_model")
+        self._check_rerank_model(bot, field="rerank_model")
         with self._scope.write():
             tenant_quota(self._scope, self._settings, lock=True).require_count_below(
                 "bots", quota_rows.active_bots(self._scope))
@@ -57,6 +58,7 @@ class BotProfileService:
             parse_filter(changes["default_filter"], field="default_filter")
         active = changes.pop("is_active", None)
         key_changed, model_changed = "provider_api_key" in changes, "model" in changes
+        rerank_changed = "rerank_model" in changes
         purge: Sequence[Source] = ()
         with self._scope.write():
             bot = self._scope.get(BotProfile, bot_id)
@@ -76,6 +78,8 @@ class BotProfileService:
             if model_changed or key_changed:
                 self._check_models(bot, model_field="model" if model_changed else "provider_api_key",
                                    embedding_field="provider_api_key" if key_changed else None)
+            if rerank_changed or key_changed:
+                self._check_rerank_model(bot, field="rerank_model" if rerank_changed else "provider_api_key")
         self._sources.publish_purge(purge)
         return bot
 
@@ -97,6 +101,16 @@ class BotProfileService:
         policy.authorize(bot.model, tenant_key=tenant_key, field=model_field)
         if embedding_field is not None:
             policy.authorize(bot.embedding_model, tenant_key=tenant_key, field=embedding_field)
+
+    def _check_rerank_model(self, bot: BotProfile, *, field: str) -> None:
+        """A reranker passes the same policy as the chat model; no offline one exists."""
+        if bot.rerank_model is None:
+            return
+        if bot.rerank_model.startswith(LOCAL_PREFIX):
+            raise ModelNotAllowed(field, "no offline reranker ships with this deployment; name a LiteLLM rerank "
+                                         "model such as cohere/rerank-v3.5, or null for none")
+        ModelPolicy.from_settings(self._settings).authorize(
+            bot.rerank_model, tenant_key=bot.provider_key_encrypted is not None, field=field)
 
     @staticmethod
     def _set_key(bot: BotProfile, key: str | None) -> None:

@@ -45,6 +45,7 @@ from minirag.services.prompting import (
 )
 from minirag.services.provider_keys import chat_api_key, on_platform_keys
 from minirag.services.quotas import count_spent, tenant_quota
+from minirag.services.reranking import Reranker, RetrievalOutcome, retrieve_reranked
 from minirag.services.retrieval import BotSnapshot, RetrievalService, RetrievedChunk
 from minirag.services.webhook_events import WebhookEvents
 from minirag.settings import Settings
@@ -78,6 +79,7 @@ class ChatTurn:
     usage: Usage
     retrieval_query: str
     model: str = ""  # the model that answered (the bot's, when nothing relevant was found and none was called)
+    warnings: list[str] = field(default_factory=list)  # e.g. the reranker failed and the fused order was used
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class PreparedTurn:
     usage_events: list[UsageEvent] = field(default_factory=list)
     llm_messages: list[dict[str, str]] | None = None
     included: list[RetrievedChunk] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def answer_temperature(self) -> float:
@@ -164,6 +167,7 @@ class ChatService:
         self._gateway = gateway
         self._retrieval = retrieval
         self._events = events  # webhooks: chat.message, after the turn's commit
+        self._reranker = Reranker(gateway, timeout=settings.rerank_timeout_seconds)
 
     # -- reads -----------------------------------------------------------------------------------
     def get_chat(self, chat_id: uuid.UUID) -> Chat:
@@ -175,13 +179,19 @@ class ChatService:
             self._scope.get(Chat, chat_id)
             return self._scope.page(Message, limit=limit, cursor=cursor, newest_first=False, chat_id=chat_id)
 
-    def retrieve(self, query: Retrieve) -> list[RetrievedChunk]:
+    def retrieve(self, query: Retrieve) -> RetrievalOutcome:
         user_filter = parse_filter(query.filter)
         with self._scope.read():
             bot = BotSnapshot.of(require_active_bot(self._scope, query.bot_profile_id))
         # No transaction is open while the query is embedded and searched: retrieval reads in its own.
-        return self._retrieval.retrieve(bot, query.query, top_k=query.top_k or bot.top_k, mode=query.mode,
-                                        min_score=query.min_score, user_filter=user_filter, group_by=query.group_by)
+        outcome = retrieve_reranked(self._retrieval, self._reranker, bot, query.query,
+                                    top_k=query.top_k or bot.top_k, mode=query.mode, min_score=query.min_score,
+                                    user_filter=user_filter, group_by=query.group_by)
+        if outcome.rerank_usage is not None:  # a reranker call is a model call: its usage is recorded
+            with self._scope.write():
+                self._scope.add(outcome.rerank_usage.event(bot.id))
+                count_spent(self._scope, "model_tokens_per_day", outcome.rerank_usage.total_tokens)
+        return outcome
 
     # -- a turn ----------------------------------------------------------------------------------
     def ask(self, command: AskBot) -> ChatTurn:
@@ -269,8 +279,14 @@ class ChatService:
         """Rewrite (with history), retrieve, and build the answer prompt (None: nothing relevant)."""
         if turn.history:
             turn.query = self._rewrite(turn)
-        chunks = self._retrieval.retrieve(turn.bot, turn.query, top_k=turn.top_k or turn.bot.top_k,
-                                          user_filter=turn.user_filter, group_by=turn.group_by)
+        outcome = retrieve_reranked(self._retrieval, self._reranker, turn.bot, turn.query,
+                                    top_k=turn.top_k or turn.bot.top_k, user_filter=turn.user_filter,
+                                    group_by=turn.group_by)
+        chunks, rerank = outcome.chunks, outcome.rerank_usage
+        turn.warnings += outcome.warnings
+        if rerank is not None:
+            turn.usage.add(rerank.total_tokens, 0, rerank.cost)
+            turn.usage_events.append(rerank.event(turn.bot.id, chat_id=turn.chat_id, message_id=turn.user_message_id))
         if chunks:
             turn.llm_messages, turn.included = build_answer_messages(
                 system_prompt=turn.system_prompt, history=turn.history, chunks=chunks, question=turn.message,
@@ -359,4 +375,4 @@ class ChatService:
         if self._events is not None:
             self._events.chat_message(self._scope, chat_id=turn.chat_id, message_id=assistant.id, bot_profile_id=bot.id)
         return ChatTurn(turn.chat_id, user, assistant, citations, turn.usage, turn.query,
-                        model=assistant.model or bot.model)
+                        model=assistant.model or bot.model, warnings=list(turn.warnings))

@@ -84,6 +84,8 @@ class CreateBotProfile:
     no_answer_text: str
     history_turns: int
     default_filter: dict[str, Any] | None = None
+    rerank_model: str | None = None  # None: no reranking
+    rerank_top_n: int | None = None  # None: the bot's top_k
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ class UpdateBotProfile(_Changes):
     no_answer_text: str | Unset = UNSET
     history_turns: int | Unset = UNSET
     default_filter: dict[str, Any] | None | Unset = UNSET  # None removes it
+    rerank_model: str | None | Unset = UNSET  # None: stop reranking
+    rerank_top_n: int | None | Unset = UNSET  # None: the bot's top_k
 
 
 # -- sources ------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class RetrievedChunk:
     ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each retriever's list
     fused_score: float | None = None  # the RRF score (hybrid)
     file_type: str | None = None
+    rerank_score: float | None = None  # the reranker's relevance (services/reranking.py); then also `score`
 
 
 class RetrievalBot(Protocol):
@@ -89,6 +90,8 @@ class BotSnapshot:
     no_answer_text: str
     history_turns: int
     default_filter: dict[str, Any] | None
+    rerank_model: str | None = None  # reranking (services/reranking.py)
+    rerank_top_n: int | None = None
 
     @classmethod
     def of(cls, bot: BotProfile) -> "BotSnapshot":

@@ -74,7 +74,8 @@ def resolve_window(query: StatsWindow, *, today: date | None = None) -> Window:
 def _priced(price: ModelPrice, row: stats_rows.UsageRow) -> dict[str, Any]:
     return {
         "requests": row.requests, "prompt_tokens": row.prompt_tokens, "completion_tokens": row.completion_tokens,
-        "total_tokens": row.total_tokens, "cost_usd": price.cost(row.prompt_tokens, row.completion_tokens),
+        "total_tokens": row.total_tokens,
+        "cost_usd": price.cost(row.prompt_tokens, row.completion_tokens, row.requests),
         "prompt_cost_per_1m": price.prompt_per_1m, "completion_cost_per_1m": price.completion_per_1m,
         "pricing": price.pricing,
     }

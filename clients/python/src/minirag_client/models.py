@@ -93,6 +93,8 @@ class BotProfile(ApiModel):
     min_score: float
     no_answer_text: str
     history_turns: int
+    rerank_model: str | None = None
+    rerank_top_n: int | None = None
     is_active: bool
     created_at: datetime
     updated_at: datetime
@@ -242,6 +244,7 @@ class RetrievedChunk(ApiModel):
     text: str
     score: float
     relevance: float | None
+    rerank_score: float | None = None
     title: str | None
     external_id: str | None
     heading: str | None

@@ -73,6 +73,7 @@ def turn_payload(turn: ChatTurn) -> dict[str, Any]:
         "usage": {"model": turn.model, "prompt_tokens": turn.usage.prompt_tokens,
                   "completion_tokens": turn.usage.completion_tokens, "total_tokens": turn.usage.total_tokens,
                   "cost": turn.usage.cost},
+        "warnings": turn.warnings,
     }
 
 
@@ -248,7 +249,8 @@ def set_message_feedback(id: uuid.UUID, mid: uuid.UUID, body: FeedbackUpdate,
 def retrieve(body: RetrieveRequest, service: ChatServiceDep, principal: PrincipalDep) -> RetrieveResponse:
     """Ranked chunks for a query, without calling a language model."""
     principal.require_bot(body.bot_profile_id)  # a publishable key retrieves from its own bot only
-    chunks = service.retrieve(Retrieve(bot_profile_id=body.bot_profile_id, query=body.query, top_k=body.top_k,
-                                       mode=body.mode, min_score=body.min_score, filter=body.filter,
-                                       group_by=body.group_by))
-    return RetrieveResponse(data=[RetrievedChunkPublic.model_validate(c, from_attributes=True) for c in chunks])
+    outcome = service.retrieve(Retrieve(bot_profile_id=body.bot_profile_id, query=body.query, top_k=body.top_k,
+                                        mode=body.mode, min_score=body.min_score, filter=body.filter,
+                                        group_by=body.group_by))
+    return RetrieveResponse(data=[RetrievedChunkPublic.model_validate(c, from_attributes=True)
+                                  for c in outcome.chunks], warnings=outcome.warnings)

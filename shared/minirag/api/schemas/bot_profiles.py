@@ -24,6 +24,11 @@ ProviderKey = Annotated[SecretStr, Field(min_length=1, max_length=1000)]
 ChunkTokens = Field(ge=MIN_CHUNK_TOKENS, le=MAX_CHUNK_TOKENS)
 OverlapTokens = Field(ge=0, le=max_overlap_tokens(MAX_CHUNK_TOKENS))
 DEFAULT_MAX_TOKENS = 1024
+MAX_RERANK_TOP_N = 100
+RerankModel = Field(default=None, description="A LiteLLM rerank model (e.g. cohere/rerank-v3.5, "
+                                              "jina_ai/jina-reranker-v2-base-multilingual); null: no reranking")
+RerankTopN = Field(default=None, ge=1, le=MAX_RERANK_TOP_N,
+                   description="How many reranked passages are kept; null: the top_k asked for")
 
 
 class Credentials(StrictModel):
@@ -75,6 +80,8 @@ class BotProfileCreate(_KeyAliases):
     history_turns: Annotated[int, Field(ge=0, le=50)] = 6
     default_filter: RetrievalFilter | None = Field(default=None, description=FILTER_DESCRIPTION + " Applied to "
                                                    "every retrieval of the bot, AND-ed with a request's filter.")
+    rerank_model: ModelName | None = RerankModel
+    rerank_top_n: int | None = RerankTopN
 
 
 class BotProfileUpdate(PatchModel, _KeyAliases):
@@ -83,7 +90,8 @@ class BotProfileUpdate(PatchModel, _KeyAliases):
     deactivates the bot like DELETE; `is_active: true` reactivates it (its sources stay deactivated
     until each is reactivated and ingested)."""
 
-    nullable = frozenset({"description", "provider_api_key", "credentials", "default_filter"})
+    nullable = frozenset({"description", "provider_api_key", "credentials", "default_filter", "rerank_model",
+                          "rerank_top_n"})
 
     fixed_fields: ClassVar[dict[str, str]] = {
         "embedding_model": "the bot's stored vectors were made with it and search compares vectors of one model "
@@ -105,6 +113,8 @@ class BotProfileUpdate(PatchModel, _KeyAliases):
     no_answer_text: Annotated[str | None, Field(min_length=1, max_length=2000)] = None
     history_turns: Annotated[int | None, Field(ge=0, le=50)] = None
     default_filter: RetrievalFilter | None = None
+    rerank_model: ModelName | None = RerankModel
+    rerank_top_n: int | None = RerankTopN
 
 
 class BotProfilePublic(PublicModel):
@@ -127,6 +137,8 @@ class BotProfilePublic(PublicModel):
     no_answer_text: str
     history_turns: int
     default_filter: dict[str, Any] | None = None
+    rerank_model: str | None = None
+    rerank_top_n: int | None = None
     is_active: bool
     created_at: datetime
     updated_at: datetime

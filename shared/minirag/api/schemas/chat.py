@@ -82,6 +82,9 @@ class ChatResponse(PublicModel):
     sources: list[Citation] = Field(description="The same as `citations` (the seed system's name)")
     retrieval_query: str
     usage: UsagePublic
+    warnings: list[str] = Field(default_factory=list, description="What went wrong without failing the answer, "
+                                                                  "e.g. the bot's reranker failed and retrieval's "
+                                                                  "own order was used")
 
 
 class ChatPublic(PublicModel):
@@ -168,7 +171,11 @@ class RetrievedChunkPublic(PublicModel):
                                   description="The chunk's rank in each retriever's list (debugging)")
     fused_score: float | None = Field(default=None, description="The reciprocal-rank-fusion score (hybrid); orders "
                                                                 "the results with `rank`")
+    rerank_score: float | None = Field(default=None, description="The reranker's relevance_score (bots with "
+                                                                 "rerank_model); null when not reranked")
 
 
 class RetrieveResponse(PublicModel):
     data: list[RetrievedChunkPublic]
+    warnings: list[str] = Field(default_factory=list, description="e.g. the bot's reranker failed and "
+                                                                  "retrieval's own order was used")
