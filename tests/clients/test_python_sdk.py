@@ -61,6 +61,34 @@ def test_sync_client_from_sign_up_to_a_cited_streamed_answer(runner_url, unique)
         assert chunks[0].rank == 1 and "14 days" in chunks[0].text
 
 
+def test_metadata_filters_and_grouping_through_the_sdk(runner_url, unique):
+    with signed_up(runner_url, unique) as client:
+        bot = client.bots.create("Policies", default_filter={"key": "metadata.status", "eq": "current"})
+        assert bot.default_filter == {"key": "metadata.status", "eq": "current"}
+        current = client.sources.create_text(bot.id, "EN", "# Refunds\n\nRefunds are paid within 14 days.",
+                                             metadata={"lang": "en", "status": "current"})
+        german = client.sources.create_text(bot.id, "DE", "# Erstattung\n\nRefunds: Erstattung binnen 14 Tagen.",
+                                            metadata={"lang": "de", "status": "current"})
+        old = client.sources.create_text(bot.id, "Old", "# Refunds\n\nRefunds were paid within 30 days.",
+                                         metadata={"lang": "en", "status": "archived"})
+        for source in (current, german, old):
+            client.sources.ingest(source.id)
+            client.sources.wait_until_ready(source.id, timeout=60, poll_interval=0.2)
+
+        # The bot's default filter hides the archived source; the request's filter narrows further
+        everything = client.chats.retrieve(bot.id, "refunds", top_k=10)
+        assert {c.source_id for c in everything} == {current.id, german.id}
+        english = client.chats.retrieve(bot.id, "refunds", top_k=10, filter={"key": "metadata.lang", "eq": "en"},
+                                        group_by="document")
+        assert [c.source_id for c in english] == [current.id] and english[0].file_type == "text"
+        assert english[0].ranks.get("dense") == 1 and 0 <= english[0].score <= 1
+        answer = client.chats.send(bot.id, "How long do refunds take?", filter={"key": "metadata.lang", "eq": "de"})
+        assert {c.source_id for c in answer.citations} == {german.id}
+        with pytest.raises(UnprocessableEntityError) as bad:
+            client.chats.retrieve(bot.id, "refunds", filter={"and": [{"key": "metadata.lang", "gte": "x"}]})
+        assert any(name.startswith("filter.and.0") for name in bad.value.fields), bad.value.details
+
+
 def test_lists_follow_the_cursor_across_pages(runner_url, unique):
     with signed_up(runner_url, unique) as client:
         made = {client.bots.create(f"bot {n}").id for n in range(5)}

@@ -93,6 +93,7 @@ class BotProfile(ApiModel):
     min_score: float
     no_answer_text: str
     history_turns: int
+    default_filter: dict[str, Any] | None = None
     rerank_model: str | None = None
     rerank_top_n: int | None = None
     is_active: bool
@@ -245,6 +246,9 @@ class RetrievedChunk(ApiModel):
     score: float
     relevance: float | None
     rerank_score: float | None = None
+    fused_score: float | None = None
+    ranks: dict[str, int | None] = {}
+    file_type: str | None = None
     title: str | None
     external_id: str | None
     heading: str | None

@@ -317,15 +317,20 @@ def _read(file: str | Path | IO[bytes], filename: str | None) -> tuple[bytes, st
 
 class AsyncChats(_Resource):
     async def send(self, bot_profile_id: str, message: str, *, chat_id: str | None = None,
-                   top_k: int | None = None) -> ChatAnswer:
-        """Ask a bot; without `chat_id` a new chat starts. The answer cites `citations` as [n]."""
-        body = _body(bot_profile_id=bot_profile_id, message=message, chat_id=chat_id, top_k=top_k)
+                   top_k: int | None = None, filter: dict[str, Any] | None = None,
+                   group_by: str | None = None) -> ChatAnswer:
+        """Ask a bot; without `chat_id` a new chat starts. The answer cites `citations` as [n].
+        `filter` (a metadata filter tree) and `group_by="document"` narrow what is retrieved."""
+        body = _body(bot_profile_id=bot_profile_id, message=message, chat_id=chat_id, top_k=top_k, filter=filter,
+                     group_by=group_by)
         return ChatAnswer.model_validate((await self._client.request("POST", "/v1/chat", json=body)).json())
 
     async def stream(self, bot_profile_id: str, message: str, *, chat_id: str | None = None,
-                     top_k: int | None = None) -> AsyncIterator[ChatEvent]:
+                     top_k: int | None = None, filter: dict[str, Any] | None = None,
+                     group_by: str | None = None) -> AsyncIterator[ChatEvent]:
         """The answer as it is written: `start`, `token`... then `done` (with `answer`) or `error`."""
-        body = _body(bot_profile_id=bot_profile_id, message=message, chat_id=chat_id, top_k=top_k, stream=True)
+        body = _body(bot_profile_id=bot_profile_id, message=message, chat_id=chat_id, top_k=top_k, filter=filter,
+                     group_by=group_by, stream=True)
         async with self._client._http.stream("POST", "/v1/chat", json=body,
                                              headers=self._client.auth_headers()) as response:
             if not response.is_success:
@@ -363,9 +368,12 @@ class AsyncChats(_Resource):
         return (await self._client.request("GET", path, params=params)).content
 
     async def retrieve(self, bot_profile_id: str, query: str, *, top_k: int | None = None, mode: str | None = None,
-                       min_score: float | None = None) -> RetrievedChunks:
-        """Ranked chunks without a model call."""
-        body = _body(bot_profile_id=bot_profile_id, query=query, top_k=top_k, mode=mode, min_score=min_score)
+                       min_score: float | None = None, filter: dict[str, Any] | None = None,
+                       group_by: str | None = None) -> RetrievedChunks:
+        """Ranked chunks without a model call; `filter` is a metadata filter tree (README, Metadata
+        filters), `group_by="document"` keeps each document's best chunk."""
+        body = _body(bot_profile_id=bot_profile_id, query=query, top_k=top_k, mode=mode, min_score=min_score,
+                     filter=filter, group_by=group_by)
         response = await self._client.request("POST", "/v1/retrieve", json=body)
         return [RetrievedChunk.model_validate(item) for item in response.json()["data"]]
 
