@@ -29,6 +29,8 @@ from minirag.settings import Settings
 from minirag.vectorstore.indexes import VectorIndexes
 from minirag.vectorstore.store import POINT_NAMESPACE, VectorPoint, point_id
 
+INGEST_WARNINGS = "ingest_warnings"  # the key of the planner's notes in a source's metadata (not the tenant's)
+
 if TYPE_CHECKING:
     from minirag.documents.archives import ZipLimits
 
@@ -155,7 +157,8 @@ class SlicePipeline:
         store.ensure_collection(len(vectors[0]))
         points: list[VectorPoint] = []
         vector_iter = iter(vectors)
-        source_metadata = dict(source.metadata_ or {})
+        # The tenant's own metadata only: `ingest_warnings` is the platform's note on the source.
+        source_metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != INGEST_WARNINGS}
         for position, doc, chunks in rows:
             doc_id = document_id(source.id, version, position)
             for chunk in chunks:

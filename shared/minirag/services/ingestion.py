@@ -50,6 +50,7 @@ from minirag.queue.messages import IngestMessage
 from minirag.queue.publisher import IngestPublisher
 from minirag.services.ingest_slices import (
     IN_PROGRESS,
+    INGEST_WARNINGS,
     Row,
     SlicePipeline,
     SourceBytes,
@@ -225,9 +226,9 @@ class IngestionService:
             source.batches_total = batches
             source.planned_sha256 = digest
             source.skipped = plan.skipped or None  # bad JSON Lines lines, skipped zip members
-            metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != "ingest_warnings"}
+            metadata = {k: v for k, v in (source.metadata_ or {}).items() if k != INGEST_WARNINGS}
             if plan.warnings:
-                metadata["ingest_warnings"] = plan.warnings[:100]
+                metadata[INGEST_WARNINGS] = plan.warnings[:100]
             if metadata != (source.metadata_ or {}):
                 source.metadata_ = metadata
         return True

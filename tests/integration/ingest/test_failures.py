@@ -50,15 +50,19 @@ def _break_embedder(monkeypatch, outage: Outage) -> str:
 
 
 def _break_qdrant_upsert(monkeypatch, outage: Outage) -> str:
-    from qdrant_client import QdrantClient
+    """The vector store refuses writes, whichever backend is configured (qdrant-edge in-process or a
+    Qdrant server through qdrant-client)."""
+    from minirag.vectorstore.edge_store import EdgeVectorStore
+    from minirag.vectorstore.qdrant_client_store import QdrantClientVectorStore
 
-    real = QdrantClient.upsert
+    for store in (EdgeVectorStore, QdrantClientVectorStore):
+        real = store._upsert
 
-    def upsert(self, *args, **kw):
-        outage.hit(ConnectionError("connection refused"))
-        return real(self, *args, **kw)
+        def upsert(self, points, _real=real):
+            outage.hit(ConnectionError("connection refused"))
+            return _real(self, points)
 
-    monkeypatch.setattr(QdrantClient, "upsert", upsert)
+        monkeypatch.setattr(store, "_upsert", upsert)
     return "the vector store is unavailable; try again"
 
 
