@@ -2,13 +2,14 @@
 
     .venv/bin/python bench/ingest.py [--documents 900] [--words 330] [--models local/hash local/minilm]
 
-For each embedding model: a temp DATA_DIR (SQLite, Qdrant ":memory:", in-process queue, local
-upload storage), a tenant bootstrapped through `POST /v1/tenants`, a bot using the model, and a
-generated corpus uploaded as one JSON Lines source (signed PUT), ingested by `POST .../ingest` and
-the local runner's worker calling the real ingest handler with SQS events (plan, fan-out slices,
-extract, chunk, embed, sparse-encode, Qdrant upsert, rows). Then the chunk texts the pipeline
-produced are embedded again straight through `LLMGateway.embed`, so the pipeline's overhead over the
-embedder shows as a ratio. Model loading and LiteLLM's import are warmed up first and not timed.
+For each embedding model: a temp DATA_DIR (SQLite, qdrant-edge (the embedded default) in a temp
+folder, in-process queue, local upload storage), a tenant bootstrapped through `POST /v1/tenants`, a
+bot using the model, and a generated corpus uploaded as one JSON Lines source (signed PUT), ingested
+by `POST .../ingest` and the local runner's worker calling the real ingest handler with SQS events
+(plan, fan-out slices, extract, chunk, embed, sparse-encode, Qdrant upsert, rows). Then the chunk
+texts the pipeline produced are embedded again straight through `LLMGateway.embed`, so the
+pipeline's overhead over the embedder shows as a ratio. Model loading and LiteLLM's import are
+warmed up first and not timed.
 
 Hand-run; prints numbers. Not a test (speed is not asserted anywhere).
 """
@@ -136,7 +137,7 @@ def run(model: str, data: bytes, documents: int) -> dict[str, float]:
                                    .order_by(Chunk.document_id, Chunk.position).with_only_columns(Chunk.text)))
     assert len(texts) == chunks
     started = time.perf_counter()
-    gateway.embed(texts, model=model)
+    gateway.embed(texts, model=model, input_type="document")  # as ingestion asks
     raw = time.perf_counter() - started
     return {"documents": documents, "chunks": chunks, "messages": messages, "pipeline_s": pipeline, "embed_s": raw}
 
@@ -168,7 +169,7 @@ def main() -> int:
         print(f"MiniLM preparation: {report.selected} model ({report.reason})")
     data = corpus(args.documents, args.words)
     print(f"corpus: {args.documents} JSON Lines documents of ~{args.words} words ({len(data) / 1e6:.1f} MB); "
-          f"DATA_DIR {data_dir}, SQLite, Qdrant :memory:, in-process queue, "
+          f"DATA_DIR {data_dir}, SQLite, {get_settings().vector_backend} (temp folder), in-process queue, "
           f"INGEST_BATCH_DOCUMENTS={get_settings().ingest_batch_documents}, {os.cpu_count()} CPUs\n")
     header = (f"{'embedder':<14} {'docs':>5} {'chunks':>6} {'msgs':>4} {'pipeline s':>10} {'docs/s':>8} "
               f"{'chunks/s':>9} {'raw embed chunks/s':>19} {'pipeline/embed':>15}")
