@@ -90,6 +90,18 @@ def fill(store, corpus: Corpus, bot: uuid.UUID, count: int, batch: int = 256) ->
     return time.perf_counter() - began
 
 
+def allocated_mb(root: Path) -> float:
+    """Blocks really used under `root`, as `du` counts them: symlinks (a shard's current generation)
+    are not followed, and files qdrant-edge preallocates count only for what they hold."""
+    total = 0
+    for folder, _dirs, files in os.walk(root):  # os.walk does not follow symlinks
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                total += os.lstat(path).st_blocks * 512
+    return total / 2**20
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=100_000, help="chunks in the measured tenant's bot")
@@ -184,7 +196,7 @@ def main() -> int:
     current, peak = rss_mb()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     total_points = args.chunks + (args.tenants - 1) * args.other_chunks
-    disk = sum(f.stat().st_size for f in (data_dir / "qdrant-edge").rglob("*") if f.is_file()) / 2**20
+    disk = allocated_mb(data_dir / "qdrant-edge")
     print(f"\nresident memory: {current:.0f} MB now, {peak:.0f} MB peak (process start {baseline_rss:.0f} MB) for "
           f"{total_points} points in {args.tenants} tenants' shards; optimiser child peak {children:.0f} MB; "
           f"on disk {disk:.0f} MB")
