@@ -23,6 +23,7 @@ FastAPI, auth, ORM bookkeeping, prompt assembly, citations, logging).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import random
@@ -153,6 +154,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--vector-backend", choices=["qdrant", "qdrant-edge"],
                         default=os.environ.get("VECTOR_BACKEND", "qdrant-edge"))
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="also write a cProfile of the measured turns here (read with pstats)")
     args = parser.parse_args()
 
     data_dir = configure_environment(EMBEDDING_MODEL=args.embedding, DEFAULT_CHAT_MODEL="local/extractive",
@@ -209,6 +212,9 @@ def main() -> int:
         chat_id = answer["chat_id"]
     first, follow = [], []
     cited = 0
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
     for i in range(args.turns):
         if i % 2 == 0:
             answer, parts = turn(question(rng), None)
@@ -218,6 +224,9 @@ def main() -> int:
             answer, parts = turn(rng.choice(FOLLOW_UPS), chat_id)
             follow.append(parts)
         cited += bool(answer["citations"])
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
 
     from minirag.vectorstore.client import is_local_mode
 
