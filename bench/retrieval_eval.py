@@ -110,6 +110,9 @@ def main() -> int:
     parser.add_argument("--chunk-tokens", type=int, default=None, help="bot chunk size (default: the bot default)")
     parser.add_argument("--modes", default="dense,sparse,hybrid")
     parser.add_argument("--top-k", type=int, default=100)
+    parser.add_argument("--rrf-k", default=None,
+                        help="comma-separated RRF k values: hybrid is evaluated once per value after one ingest "
+                             "(tune on --split train only); default: the product's RRF_K")
     parser.add_argument("--vector-backend", default=None, choices=["qdrant", "qdrant-edge"],
                         help="default: $VECTOR_BACKEND or qdrant (qdrant-client local mode)")
     parser.add_argument("--models-dir", default=str(ROOT / ".minirag" / "models"),
@@ -219,8 +222,16 @@ def evaluate(api: InProcessApi, token: str, bot_id: str, args: argparse.Namespac
     if args.limit_docs or args.subset_docs:
         qrels = {q: rel & doc_ids for q, rel in qrels.items() if rel & doc_ids}
     queries = load_queries(args.data, set(qrels))
+    from minirag.services import retrieval
+
+    runs = [(mode, None) for mode in modes]
+    if args.rrf_k:
+        runs = [(m, None) for m in modes if m != "hybrid"] + [("hybrid", int(k)) for k in args.rrf_k.split(",")]
     rows = []
-    for mode in modes:
+    product_k = retrieval.RRF_K
+    for mode, rrf_k in runs:
+        retrieval.RRF_K = rrf_k or product_k  # read at each query (services/retrieval.py)
+        label = mode if rrf_k is None else f"{mode} k={rrf_k}"
         ndcgs, recalls = [], []
         started = time.perf_counter()
         for query_id, text in queries.items():
@@ -230,12 +241,13 @@ def evaluate(api: InProcessApi, token: str, bot_id: str, args: argparse.Namespac
             ndcgs.append(ndcg_at(ranked, qrels[query_id]))
             recalls.append(recall_at(ranked, qrels[query_id]))
         per_query_ms = (time.perf_counter() - started) / max(1, len(queries)) * 1000
-        rows.append((mode, sum(ndcgs) / len(ndcgs), sum(recalls) / len(recalls), per_query_ms))
+        rows.append((label, sum(ndcgs) / len(ndcgs), sum(recalls) / len(recalls), per_query_ms))
+    retrieval.RRF_K = product_k
 
     print(f"\nSciFact {split} ({len(queries)} queries, {len(docs)} docs, {chunks} chunks, {model})")
-    print(f"{'mode':<8} {'nDCG@10':>8} {'Recall@100':>11} {'ms/query':>9}")
+    print(f"{'mode':<12} {'nDCG@10':>8} {'Recall@100':>11} {'ms/query':>9}")
     for mode, ndcg, recall, ms in rows:
-        print(f"{mode:<8} {ndcg:>8.3f} {recall:>11.3f} {ms:>9.1f}", flush=True)
+        print(f"{mode:<12} {ndcg:>8.4f} {recall:>11.3f} {ms:>9.1f}", flush=True)
     return {mode: {"ndcg@10": ndcg, "recall@100": recall, "ms_per_query": ms} for mode, ndcg, recall, ms in rows}
 
 
