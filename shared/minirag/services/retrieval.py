@@ -31,7 +31,7 @@ from minirag.vectorstore.indexes import VectorIndexes
 from minirag.vectorstore.store import SPARSE
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]
-RRF_K = 60
+RRF_K = 10  # tuned on SciFact train (bench/retrieval_eval.py --rrf-k): 0.729 vs 0.722 at 60
 PREFETCH_LIMIT = 100
 
 
