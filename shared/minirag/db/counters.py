@@ -12,9 +12,10 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.orm import Session
 
 from minirag.db.models import UsageCounter
@@ -34,23 +35,9 @@ class Counters:
 
     def bump(self, key: str, *, now: int, expires_at: int, amount: int = 1) -> Count:
         """Add `amount` (atomically) and return the new count. An expired row restarts at `amount`."""
-        table = UsageCounter.__table__
-        values = {"key": key, "count": amount, "expires_at": expires_at, "last_at": now}
-        on_conflict: dict[str, Any] = {
-            "index_elements": [table.c.key],
-            "set_": {"count": case((table.c.expires_at <= now, amount), else_=table.c.count + amount),
-                     "expires_at": expires_at, "last_at": now},
-        }
-        if self._session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects import postgresql
-
-            stmt: Any = postgresql.insert(UsageCounter).values(values).on_conflict_do_update(**on_conflict)
-        else:
-            from sqlalchemy.dialects import sqlite
-
-            stmt = sqlite.insert(UsageCounter).values(values).on_conflict_do_update(**on_conflict)
-        stmt = stmt.returning(table.c.count)
-        count = int(self._session.execute(stmt).scalar_one())
+        stmt = _bump_statement(self._session.get_bind().dialect.name)
+        params = {"key": key, "amount": amount, "expires_at": expires_at, "now": now}
+        count = int(self._session.execute(stmt, params).scalar_one())
         if random.randrange(SWEEP_ONE_IN) == 0:  # noqa: S311 - not security: spreads the clean-up
             self.sweep(now)
         return Count(count, now)
@@ -70,6 +57,24 @@ class Counters:
 
     def sweep(self, now: int) -> None:
         self._session.execute(delete(UsageCounter).where(UsageCounter.expires_at <= now))
+
+
+@lru_cache(maxsize=4)
+def _bump_statement(dialect: str) -> Any:
+    """The upsert-increment, built once per dialect with bound parameters (building it per call
+    cost about as much as running it; several run per API request)."""
+    table = UsageCounter.__table__
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    amount, now, expires_at = bindparam("amount"), bindparam("now"), bindparam("expires_at")
+    stmt = insert(table).values(key=bindparam("key"), count=amount, expires_at=expires_at, last_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"count": case((table.c.expires_at <= now, amount), else_=table.c.count + amount),
+              "expires_at": expires_at, "last_at": now})
+    return stmt.returning(table.c.count)
 
 
 class TenantCounters:
