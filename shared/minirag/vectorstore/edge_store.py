@@ -176,18 +176,17 @@ class EdgeVectorStore(TenantVectorStore):
     def _nearest(self, conditions: Conditions, queries: list[NearestQuery]) -> list[list[VectorHit]]:
         from qdrant_edge import Query, QueryBatchRequest, QueryRequest, SparseVector
 
-        from minirag.vectorstore.store import LIST_PAYLOAD
-
         flt = _filter(conditions)
         requests = []
         for q in queries:
             vector: Any = q.dense if q.using == DENSE else SparseVector(*q.sparse) if q.sparse else None
             requests.append(QueryRequest(limit=q.limit, query=Query.Nearest(vector, using=q.using), filter=flt,
-                                         with_payload=list(LIST_PAYLOAD), with_vector=False))
+                                         with_payload=list(q.payload) or False, with_vector=False))
         with self._require().reading() as shard:
             results = shard.query_batch(QueryBatchRequest(requests)) if len(requests) > 1 else [
                 shard.query(requests[0])]
-        return [[VectorHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points] for points in results]
+        return [[VectorHit(str(p.id), float(p.score), dict(p.payload) if p.payload else {}) for p in points]
+                for points in results]
 
     def _points(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], list[float] | None]]:
         from qdrant_edge import PayloadSelector

@@ -11,7 +11,6 @@ from minirag.vectorstore import filters as f
 from minirag.vectorstore.client import get_client, vector_lock
 from minirag.vectorstore.store import (
     DENSE,
-    LIST_PAYLOAD,
     SPARSE,
     Conditions,
     NearestQuery,
@@ -183,7 +182,7 @@ class QdrantClientVectorStore(TenantVectorStore):
             vector: Any = q.dense if q.using == DENSE else models.SparseVector(
                 indices=q.sparse[0], values=q.sparse[1]) if q.sparse else None
             requests.append(models.QueryRequest(query=vector, using=q.using, filter=flt, limit=q.limit,
-                                                with_payload=list(LIST_PAYLOAD), with_vector=False))
+                                                with_payload=list(q.payload) or False, with_vector=False))
         with vector_lock():
             responses = self._client.query_batch_points(self.collection, requests=requests)
         return [[VectorHit(str(p.id), float(p.score), dict(p.payload or {})) for p in r.points] for r in responses]
