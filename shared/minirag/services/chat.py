@@ -211,10 +211,12 @@ class ChatService:
         return self._finish(turn, text, cited, completion)
 
     def prepare_turn(self, command: AskBot) -> PreparedTurn:
-        """Validate the references and read the history (raises `AppError` for a bad request)."""
+        """Validate the references, read the history and count the turn against the day's budget
+        (raises `AppError` for a bad request, 429 past the budget, before any model is called).
+        One write: the checks, the reads and the count in a single transaction."""
         received_at = utcnow()
         user_filter = parse_filter(command.filter)
-        with self._scope.read():
+        with self._scope.write():
             bot = BotSnapshot.of(require_active_bot(self._scope, command.bot_profile_id))
             if command.max_tokens is not None and command.max_tokens > bot.max_tokens:
                 raise InvalidInput("max_tokens", f"at most {bot.max_tokens} for this bot (its max_tokens)")
@@ -236,7 +238,6 @@ class ChatService:
                 if command.history and bot.history_turns:  # the caller keeps the conversation
                     history = [{"role": role, "content": text}
                                for role, text in command.history][-bot.history_turns * 2:]
-        with self._scope.write():  # the day's budget: refused before any model is called (429)
             quota = tenant_quota(self._scope, self._settings)
             quota.require_room("model_tokens_per_day")
             quota.take("chat_turns_per_day")
