@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     qdrant_collection_prefix: str = "minirag"
     # qdrant-edge builds its HNSW index in a background child process once a shard holds this many
     # points (and again after 25% growth); below it, exhaustive search is faster. 0: never.
-    edge_optimize_min_points: int = Field(default=20_000, ge=0)
+    edge_optimize_min_points: int = Field(default=5_000, ge=0)
     # Metadata keys to index for filters, "key:type" comma-separated (keyword|integer|float|datetime|bool),
     # e.g. "metadata.lang:keyword,metadata.year:integer": new collections get these payload indexes.
     filter_indexed_keys: str = ""
