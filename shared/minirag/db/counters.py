@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, select
+from sqlalchemy import BigInteger, bindparam, case, delete, select
 from sqlalchemy.orm import Session
 
 from minirag.db.models import UsageCounter
@@ -63,12 +63,14 @@ class Counters:
 def _bump_statement(dialect: str) -> Any:
     """The upsert-increment, built once per dialect with bound parameters (building it per call
     cost about as much as running it; several run per API request)."""
-    table = UsageCounter.__table__
+    table: Any = UsageCounter.__table__
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    amount, now, expires_at = bindparam("amount"), bindparam("now"), bindparam("expires_at")
+    amount: Any = bindparam("amount", type_=BigInteger)
+    now: Any = bindparam("now", type_=BigInteger)
+    expires_at: Any = bindparam("expires_at", type_=BigInteger)
     stmt = insert(table).values(key=bindparam("key"), count=amount, expires_at=expires_at, last_at=now)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.key],
