@@ -37,7 +37,7 @@ from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.inprocess import InProcessApi, configure_environment  # noqa: E402
+from bench.inprocess import InProcessApi, configure_environment, settle_vector_index  # noqa: E402
 
 PRODUCTS = ["laptop", "phone", "tablet", "monitor", "router", "printer", "camera", "headset", "keyboard", "speaker",
             "charger", "smartwatch", "drone", "projector", "scanner", "console", "television", "dock", "webcam",
@@ -183,7 +183,7 @@ def main() -> int:
     if source["status"] != "ready" or source["progress"]["chunks"] < args.chunks:
         print(f"ingest did not finish: {source}", file=sys.stderr)
         return 1
-    index_note = _settle_index(args.vector_backend)
+    index_note = settle_vector_index(args.vector_backend)
 
     timers = Timers()
     instrument(timers)
@@ -249,35 +249,6 @@ def main() -> int:
     report("follow-ups (history + rewrite call)", follow)
     _search_modes(bot, token, rng, args)
     return 0
-
-
-def _settle_index(backend: str) -> str:
-    """Wait for the background HNSW build the ingest started (steady state, as a bot is after its
-    ingest); say what the shard is searched with."""
-    if backend != "qdrant-edge":
-        return "Qdrant's own"
-    from minirag.settings import get_settings
-    from minirag.vectorstore.edge_optimizer import optimization_running, wait_for_optimizations
-
-    began = time.perf_counter()
-    while optimization_running():
-        wait_for_optimizations()
-    waited = time.perf_counter() - began
-    from minirag.vectorstore.edge_optimizer import optimized_points
-    from minirag.vectorstore.edge_shards import list_collection_names, open_shard
-
-    threshold = get_settings().edge_optimize_min_points
-    states = []
-    for name in list_collection_names():
-        opened = open_shard(name)
-        if opened is not None:
-            with opened.reading() as shard:
-                points = int(shard.info().points_count)
-            built = optimized_points(opened)
-            states.append(f"{points} points, HNSW built in the background at {built}" if built else
-                          f"{points} points in a plain segment, searched exhaustively")
-    return (f"{'; '.join(states)} (EDGE_OPTIMIZE_MIN_POINTS {threshold}; waited {waited:.1f} s after "
-            f"the ingest for running builds)")
 
 
 def _request_overhead(api: InProcessApi, token: str, chat_id: str, timers: Timers) -> list[float]:

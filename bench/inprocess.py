@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,31 @@ class InProcessApi:
         from minirag.settings import get_settings
 
         return build_worker(self.template, get_settings())
+
+
+def settle_vector_index(backend: str) -> str:
+    """Wait for the background HNSW build the ingest started (steady state, as a bot is after its
+    ingest); say what the shard is searched with."""
+    if backend != "qdrant-edge":
+        return "Qdrant's own"
+    from minirag.settings import get_settings
+    from minirag.vectorstore.edge_optimizer import optimization_running, optimized_points, wait_for_optimizations
+    from minirag.vectorstore.edge_shards import list_collection_names, open_shard
+
+    began = time.perf_counter()
+    while optimization_running():
+        wait_for_optimizations()
+    waited = time.perf_counter() - began
+
+    threshold = get_settings().edge_optimize_min_points
+    states = []
+    for name in list_collection_names():
+        opened = open_shard(name)
+        if opened is not None:
+            with opened.reading() as shard:
+                points = int(shard.info().points_count)
+            built = optimized_points(opened)
+            states.append(f"{points} points, HNSW built in the background at {built}" if built else
+                          f"{points} points in a plain segment, searched exhaustively")
+    return (f"{'; '.join(states)} (EDGE_OPTIMIZE_MIN_POINTS {threshold}; waited {waited:.1f} s after "
+            f"the ingest for running builds)")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.inprocess import ROOT, InProcessApi, configure_environment  # noqa: E402
+from bench.inprocess import ROOT, InProcessApi, configure_environment, settle_vector_index  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "scifact"
 
@@ -151,6 +151,9 @@ def main() -> int:
         api.ok("POST", f"/v1/sources/{source_id}/ingest", token=token)
         api.worker().drain()
         ingest_seconds = time.perf_counter() - started
+        from minirag.settings import get_settings
+
+        print(f"index: {settle_vector_index(get_settings().vector_backend)}", flush=True)
         source = api.ok("GET", f"/v1/sources/{source_id}", token=token)
         if source["status"] != "ready":
             print(f"ingest did not finish: {source['status']} {source['last_error']}", file=sys.stderr)
