@@ -183,7 +183,7 @@ def main() -> int:
     if source["status"] != "ready" or source["progress"]["chunks"] < args.chunks:
         print(f"ingest did not finish: {source}", file=sys.stderr)
         return 1
-    index_note = settle_vector_index(args.vector_backend)
+    index_note = settle_vector_index()
 
     timers = Timers()
     instrument(timers)

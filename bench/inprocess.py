@@ -78,12 +78,13 @@ class InProcessApi:
         return build_worker(self.template, get_settings())
 
 
-def settle_vector_index(backend: str) -> str:
+def settle_vector_index() -> str:
     """Wait for the background HNSW build the ingest started (steady state, as a bot is after its
     ingest); say what the shard is searched with."""
-    if backend != "qdrant-edge":
-        return "Qdrant's own"
     from minirag.settings import get_settings
+
+    if get_settings().vector_backend != "qdrant-edge":
+        return "Qdrant's own"
     from minirag.vectorstore.edge_optimizer import optimization_running, optimized_points, wait_for_optimizations
     from minirag.vectorstore.edge_shards import list_collection_names, open_shard
 

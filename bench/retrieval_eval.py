@@ -151,9 +151,7 @@ def main() -> int:
         api.ok("POST", f"/v1/sources/{source_id}/ingest", token=token)
         api.worker().drain()
         ingest_seconds = time.perf_counter() - started
-        from minirag.settings import get_settings
-
-        print(f"index: {settle_vector_index(get_settings().vector_backend)}", flush=True)
+        print(f"index: {settle_vector_index()}", flush=True)
         source = api.ok("GET", f"/v1/sources/{source_id}", token=token)
         if source["status"] != "ready":
             print(f"ingest did not finish: {source['status']} {source['last_error']}", file=sys.stderr)

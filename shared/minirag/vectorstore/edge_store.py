@@ -185,8 +185,7 @@ class EdgeVectorStore(TenantVectorStore):
         with self._require().reading() as shard:
             results = shard.query_batch(QueryBatchRequest(requests)) if len(requests) > 1 else [
                 shard.query(requests[0])]
-        return [[VectorHit(str(p.id), float(p.score), dict(p.payload) if p.payload else {}) for p in points]
-                for points in results]
+        return [[VectorHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points] for points in results]
 
     def _points(self, ids: list[str]) -> dict[str, tuple[dict[str, Any], list[float] | None]]:
         from qdrant_edge import PayloadSelector
