@@ -163,6 +163,35 @@ def test_widget_on_another_origin_answers_with_an_allowed_key_and_shows_an_error
     expect(widget.get_by_role("alert")).to_contain_text("unreachable")
 
 
+def test_a_page_still_loading_when_the_user_moves_on_does_not_leak_into_the_next(runner, new_page):
+    api, auth = runner
+    # Given a member whose overview page waits on a slow health check
+    httpx.post(f"{api}/v1/users", headers=auth, timeout=30, json={
+        "email": "slow@acme.example", "password": "member horse battery", "role": "member"}).raise_for_status()
+    page = new_page()
+    held = []
+    page.route("**/v1/system/health", lambda route: held.append(route))
+    sign_in(page, api, "slow@acme.example", "member horse battery")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the overview never asked for the health report"
+
+    # When they move to another page before it answers, and then it answers
+    page.goto(f"{api}/dashboard#/users")
+    expect(page.get_by_role("alert")).to_contain_text("not available to your role (member)")
+    with page.expect_response("**/v1/system/health"):
+        held[0].continue_()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(200)  # the overview's rendering after its last response
+
+    # Then the page they are on shows only its own content
+    expect(page.get_by_role("heading", name="Health")).to_have_count(0)
+    expect(page.get_by_role("table")).to_have_count(0)
+    expect(page.locator("main h1")).to_have_text("Users")
+
+
 def test_a_member_cannot_see_the_users_page_and_an_owner_can(runner, new_page):
     api, auth = runner
     # Given a member of the tenant

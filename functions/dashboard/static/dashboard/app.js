@@ -102,11 +102,13 @@ async function overviewPage(main) {
       h("li", {}, h("a.button", { href: "/docs" }, "API docs")))));
 }
 
+// Each route renders into its own fresh element: a page still awaiting the API when the user moves on
+// finishes into a detached element instead of adding its tables to the next page.
 async function route() {
-  const main = document.getElementById("main");
+  const main = h("div.view");
+  document.getElementById("main").replaceChildren(main);
   const [path, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
   const s = session();
-  main.replaceChildren();
   if (!s || !s.role) {
     renderNav(null);
     signinPage(main);
